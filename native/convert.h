@@ -1,0 +1,18 @@
+// JS <-> C++ conversion of requests, replies and errors. Field names here are the contract with ts/native.ts.
+#pragma once
+
+#include <napi.h>
+
+#include "request.h"
+
+namespace dm {
+
+Request ToRequest(Cmd cmd, const Napi::Value &value);
+Napi::Object FromReply(Napi::Env env, const Request &req, const Reply &reply);
+
+// The error for a failed ioctl (or open): an instance of the registered error class when there is one.
+Napi::Error MakeError(Napi::Env env, Napi::FunctionReference *errorClass, int err, const char *operation,
+                      const std::string &device);
+std::string DeviceLabel(const Request &req);
+
+}  // namespace dm

@@ -1,0 +1,89 @@
+// Shared by the kernel tests: a unique device-name prefix per test file, a sweep that removes every device
+// with that prefix (looping until none is left, also after failures), dmsetup for checks from the other side,
+// and loop devices on sparse files in the guest's tmpfs.
+import { execFileSync } from 'node:child_process'
+import { existsSync, mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { DeviceMapper } from '../../ts'
+
+if (process.env.DEVMAPPER_SANDBOX !== '1' && process.env.DEVMAPPER_TEST_ON_HOST !== '1') {
+  // Kernel tests create and remove devices: never on a host that did not opt in.
+  throw new Error('kernel tests run inside the sandbox (npm test) or with DEVMAPPER_TEST_ON_HOST=1')
+}
+
+export const dm = new DeviceMapper()
+export const prefix = `dmt${process.pid}-`
+export const name = (s: string): string => `${prefix}${s}`
+
+const loops: string[] = []
+let scratch: string | undefined
+
+/** Runs a command and returns its stdout; throws with stderr on failure. */
+export function sh(cmd: string, args: string[], input?: string): string {
+  return execFileSync(cmd, args, { encoding: 'utf8', input, stdio: ['pipe', 'pipe', 'pipe'] })
+}
+
+export function dmsetup(...args: string[]): string {
+  return sh('dmsetup', args)
+}
+
+/** A loop device over a new sparse file of `mib` MiB; detached by sweep(). */
+export function loopDevice(mib: number): { path: string; file: string; sectors: number } {
+  scratch ??= mkdtempSync('/tmp/devmapper-test-')
+  const file = join(scratch, `loop${loops.length}.img`)
+  writeFileSync(file, '')
+  truncateSync(file, mib * 1024 * 1024)
+  const path = sh('losetup', ['--find', '--show', file]).trim()
+  loops.push(path)
+  return { path, file, sectors: mib * 2048 }
+}
+
+/** Our devices, newest first (snapshots and thin devices before the pools and origins they sit on). */
+export function ours(): string[] {
+  return dm
+    .listSync()
+    .filter((d) => d.name.startsWith(prefix))
+    .sort((a, b) => b.minor - a.minor)
+    .map((d) => d.name)
+}
+
+/** Removes every device this file made, then its loop devices and files. Loops until nothing is left. */
+export function sweep(): void {
+  for (let round = 0; round < 20; round++) {
+    const left = ours()
+    if (left.length === 0) break
+    for (const n of left) {
+      try {
+        dm.resumeSync(n) // a device left suspended would hang anything that opens it
+        dm.removeSync(n, { retries: 2 })
+      } catch {
+        // held by another of ours: the next round gets it
+      }
+    }
+  }
+  for (const l of loops.splice(0)) {
+    try {
+      sh('losetup', ['-d', l])
+    } catch {
+      // already gone
+    }
+  }
+  if (scratch && existsSync(scratch)) rmSync(scratch, { recursive: true, force: true })
+  scratch = undefined
+}
+
+/** Reads `bytes` at byte `offset` of a block device. */
+export function readDevice(path: string, offset: number, bytes: number): Buffer {
+  const out = execFileSync('dd', [`if=${path}`, 'bs=512', `skip=${offset / 512}`, `count=${Math.ceil(bytes / 512)}`, 'iflag=direct', 'status=none'])
+  return out.subarray(0, bytes)
+}
+
+/** Writes `data` at byte `offset` of a block device (direct I/O, then flushed). */
+export function writeDevice(path: string, offset: number, data: Buffer): void {
+  execFileSync('dd', [`of=${path}`, 'bs=512', `seek=${offset / 512}`, 'oflag=direct', 'conv=fsync,notrunc', 'status=none'], { input: data })
+}
+
+export function devPath(n: string): string {
+  const info = dm.infoSync(n)
+  return `/dev/dm-${info.minor}`
+}

@@ -1,0 +1,76 @@
+// Boots the User-Mode Linux kernel with the host's root as its root (hostfs), runs one command inside as PID 1's
+// child, and returns its exit status (passed back through a file, since the UML process's own status is not
+// the guest's). Guest output goes to this process's stderr/stdout.
+import { spawn } from 'node:child_process'
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { join, resolve } from 'node:path'
+import { ensureKernel, moduleLoadOrder } from './kernel'
+
+export interface GuestRun {
+  /** the command, run with /bin/sh -c in `cwd` */
+  command: string
+  cwd: string
+  env?: Record<string, string>
+  /** guest memory in MiB (default 1536) */
+  memMiB?: number
+  /** kill the guest after this long (default 30 min) */
+  timeoutMs?: number
+  /** start systemd-udevd in the guest before the command */
+  udev?: boolean
+}
+
+const PROJECT = resolve(__dirname, '..', '..', '..')
+
+function shellQuote(s: string): string {
+  return `'${s.replace(/'/g, `'\\''`)}'`
+}
+
+export async function runInGuest(run: GuestRun): Promise<number> {
+  const kernel = ensureKernel()
+  const modules = moduleLoadOrder(kernel)
+  // Not under /tmp: the guest mounts its own tmpfs there.
+  const dir = join(PROJECT, 'build', 'sandbox', `${process.pid}-${Date.now()}`)
+  mkdirSync(dir, { recursive: true })
+  const statusFile = join(dir, 'status')
+  const env: Record<string, string> = {
+    PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+    HOME: '/tmp',
+    LANG: 'C.UTF-8',
+    DEVMAPPER_SANDBOX: '1',
+    ...(process.env.CI ? { CI: process.env.CI } : {}),
+    ...run.env,
+  }
+  const init = `#!/bin/sh
+${Object.entries(env).map(([k, v]) => `export ${k}=${shellQuote(v)}`).join('\n')}
+mount -t proc proc /proc
+mount -t sysfs sys /sys
+mountpoint -q /dev || mount -t devtmpfs dev /dev
+mount -t tmpfs -o mode=1777 tmp /tmp
+mount -t tmpfs run /run
+mkdir -p /dev/shm && mount -t tmpfs shm /dev/shm
+${modules.map((m) => `insmod ${shellQuote(m)} 2>/dev/null`).join('\n')}
+[ -e /dev/mapper/control ] || { echo "sandbox: device-mapper did not come up" >&2; echo 125 > ${shellQuote(statusFile)}; sync; poweroff -f; }
+${run.udev ? '/lib/systemd/systemd-udevd --daemon && udevadm trigger --action=add && udevadm settle' : ''}
+cd ${shellQuote(run.cwd)} && /bin/sh -c ${shellQuote(run.command)}
+echo $? > ${shellQuote(statusFile)}
+sync
+poweroff -f
+`
+  const initFile = join(dir, 'init')
+  writeFileSync(initFile, init)
+  chmodSync(initFile, 0o755)
+  const mem = run.memMiB ?? 1536
+  const args = [`mem=${mem}M`, 'root=/dev/root', 'rootfstype=hostfs', 'rootflags=/', 'rw', 'quiet', `init=${initFile}`, 'con0=null,fd:2', 'con=null']
+  const child = spawn(kernel.binary, args, { stdio: ['ignore', 'inherit', 'inherit'] })
+  const timeout = setTimeout(() => {
+    process.stderr.write(`sandbox: guest timed out after ${run.timeoutMs ?? 1_800_000} ms; killing it\n`)
+    child.kill('SIGKILL')
+  }, run.timeoutMs ?? 1_800_000)
+  await new Promise<void>((done) => child.on('exit', () => done()))
+  clearTimeout(timeout)
+  let status = 126
+  if (existsSync(statusFile)) status = Number(readFileSync(statusFile, 'utf8').trim())
+  else process.stderr.write('sandbox: the guest ended without reporting a status\n')
+  rmSync(dir, { recursive: true, force: true })
+  return status
+}

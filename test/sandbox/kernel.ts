@@ -1,0 +1,69 @@
+// Finds (and on Debian, as root, installs) the User-Mode Linux kernel the kernel tests run on, and resolves the
+// modules to load in dependency order from its modules.dep.
+import { execFileSync } from 'node:child_process'
+import { existsSync, readdirSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
+
+export const UML_BINARY = '/usr/bin/linux.uml'
+const MODULES_ROOT = '/usr/lib/uml/modules'
+/** Debian packages the sandbox uses: the kernel, insmod, and the tools that check devmapper from the other side. */
+export const SANDBOX_PACKAGES = ['user-mode-linux', 'kmod', 'dmsetup', 'thin-provisioning-tools', 'util-linux']
+export const INSTALL_COMMAND = `apt-get update && apt-get install -y ${SANDBOX_PACKAGES.join(' ')}`
+
+/** Module names the tests need; each is loaded with its dependencies. Missing optional ones are skipped. */
+export const GUEST_MODULES = [
+  'dm-mod', 'loop', 'dm-zero', 'dm-snapshot', 'dm-thin-pool', 'dm-flakey', 'dm-delay', 'dm-crypt',
+  'dm-cache', 'dm-cache-smq', 'dm-verity', 'dm-mirror', 'dm-raid', 'dm-log-writes', 'dm-dust',
+]
+
+export interface SandboxKernel {
+  binary: string
+  release: string
+  modulesDir: string
+}
+
+function missingTools(): string[] {
+  const need: [string, string][] = [[UML_BINARY, 'user-mode-linux'], ['/usr/sbin/insmod', 'kmod'], ['/usr/sbin/dmsetup', 'dmsetup'], ['/usr/sbin/thin_check', 'thin-provisioning-tools']]
+  return need.filter(([path]) => !existsSync(path)).map(([, pkg]) => pkg)
+}
+
+/** The sandbox kernel, installing it first if it is missing and we are root on Debian. */
+export function ensureKernel(log: (s: string) => void = (s) => process.stderr.write(s + '\n')): SandboxKernel {
+  const missing = missingTools()
+  if (missing.length > 0) {
+    const canInstall = process.getuid?.() === 0 && existsSync('/etc/debian_version')
+    if (!canInstall) {
+      throw new Error(`the sandbox kernel or its tools are missing (${missing.join(', ')}); install them with:\n  sudo sh -c '${INSTALL_COMMAND}'`)
+    }
+    log(`devmapper sandbox: installing ${SANDBOX_PACKAGES.join(', ')} (missing: ${missing.join(', ')})`)
+    execFileSync('sh', ['-c', INSTALL_COMMAND], { stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } })
+  }
+  const releases = existsSync(MODULES_ROOT) ? readdirSync(MODULES_ROOT).sort() : []
+  if (releases.length === 0) throw new Error(`no UML modules under ${MODULES_ROOT}; reinstall with: ${INSTALL_COMMAND}`)
+  const release = releases[releases.length - 1]
+  return { binary: UML_BINARY, release, modulesDir: join(MODULES_ROOT, release) }
+}
+
+/** Absolute .ko paths to insmod, dependencies first, each once. */
+export function moduleLoadOrder(kernel: SandboxKernel, wanted: readonly string[] = GUEST_MODULES): string[] {
+  const deps = new Map<string, string[]>()
+  for (const line of readFileSync(join(kernel.modulesDir, 'modules.dep'), 'utf8').split('\n')) {
+    const [mod, rest] = line.split(':')
+    if (!mod || rest === undefined) continue
+    deps.set(mod.trim(), rest.trim().split(/\s+/).filter(Boolean))
+  }
+  const byName = new Map<string, string>()
+  for (const mod of deps.keys()) byName.set(mod.replace(/^.*\//, '').replace(/\.ko(\.\w+)?$/, '').replace(/_/g, '-'), mod)
+  const order: string[] = []
+  const visit = (mod: string): void => {
+    if (order.includes(mod)) return
+    // modules.dep lists the full dependency closure; its last entry must be loaded first.
+    for (const d of [...(deps.get(mod) ?? [])].reverse()) if (!order.includes(d)) order.push(d)
+    order.push(mod)
+  }
+  for (const name of wanted) {
+    const mod = byName.get(name)
+    if (mod) visit(mod)
+  }
+  return order.map((m) => join(kernel.modulesDir, m))
+}

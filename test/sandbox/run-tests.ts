@@ -1,0 +1,56 @@
+// `npm test`: unit tests on the host, then the kernel tests inside the User-Mode Linux sandbox (or, with
+// DEVMAPPER_TEST_ON_HOST=1 on a host that has device-mapper, directly on the host). Prints one closing line
+// `N passed, N failed, N skipped` and exits non-zero if anything failed.
+import { existsSync, readFileSync, rmSync } from 'node:fs'
+import { join, resolve } from 'node:path'
+import { runInGuest } from './guest'
+import { runFiles, summaryLine, testFiles, type Counts } from './tap-runner'
+
+const BUILD = resolve(__dirname, '..')          // build/test
+const PROJECT = resolve(BUILD, '..', '..')
+const filter = process.argv[2]
+
+async function kernelTests(): Promise<Counts> {
+  const files = testFiles(join(BUILD, 'kernel'), filter)
+  if (process.env.DEVMAPPER_TEST_ON_HOST === '1') {
+    if (!existsSync('/dev/mapper/control')) throw new Error('DEVMAPPER_TEST_ON_HOST=1 but this host has no /dev/mapper/control')
+    process.stdout.write('# kernel tests: on this host (DEVMAPPER_TEST_ON_HOST=1)\n')
+    return runFiles(files)
+  }
+  process.stdout.write('# kernel tests: in the User-Mode Linux sandbox\n')
+  const summary = join(PROJECT, 'build', `kernel-summary-${process.pid}.json`)
+  rmSync(summary, { force: true })
+  const status = await runInGuest({
+    command: `node build/test/sandbox/guest-tests.js ${filter ?? ''}`,
+    cwd: PROJECT,
+    env: { DEVMAPPER_SUMMARY: summary },
+  })
+  if (!existsSync(summary)) {
+    return { passed: 0, failed: 1, skipped: 0, failures: [`sandbox: the guest exited with ${status} and reported no results`] }
+  }
+  const counts = JSON.parse(readFileSync(summary, 'utf8')) as Counts
+  rmSync(summary, { force: true })
+  if (status !== 0 && counts.failed === 0) counts.failures.push(`sandbox: guest exited with ${status}`), counts.failed++
+  return counts
+}
+
+async function main(): Promise<void> {
+  process.stdout.write('# unit tests: on the host\n')
+  const unit = await runFiles(testFiles(join(BUILD, 'unit'), filter))
+  const kernel = await kernelTests()
+  const total: Counts = {
+    passed: unit.passed + kernel.passed,
+    failed: unit.failed + kernel.failed,
+    skipped: unit.skipped + kernel.skipped,
+    failures: [...unit.failures, ...kernel.failures],
+  }
+  process.stdout.write(`\n# unit: ${summaryLine(unit)}\n# kernel: ${summaryLine(kernel)}\n`)
+  for (const f of total.failures) process.stdout.write(`# FAILED ${f}\n`)
+  process.stdout.write(`${summaryLine(total)}\n`)
+  process.exitCode = total.failed > 0 ? 1 : 0
+}
+
+main().catch((err: Error) => {
+  process.stdout.write(`# ${err.message}\n0 passed, 1 failed\n`)
+  process.exitCode = 1
+})

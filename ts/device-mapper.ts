@@ -1,0 +1,505 @@
+// The public facade: one method per device-mapper operation, each with a synchronous twin (`...Sync`).
+// Every request is validated here before the native layer sends it; kernel failures arrive as DmError.
+import { readdirSync } from 'node:fs'
+import { DmError, invalid } from './errors'
+import { Flags } from './flags'
+import { native, type BatchResult, type NativeControl, type NativeReply, type NativeRequest } from './native'
+import { fromKernel, toNativeTargets, toRawTargets, type RawTarget, type TableInput } from './table'
+import { checkName, checkParams, checkSectors, checkUint, checkUuid } from './validate'
+
+/** A device: its name, or `{ uuid }`, or `{ major, minor }`. */
+export type DeviceRef = string | { name: string } | { uuid: string } | { major: number; minor: number }
+
+export interface Version {
+  major: number
+  minor: number
+  patch: number
+}
+
+export interface DeviceInfo {
+  name: string
+  uuid: string
+  major: number
+  minor: number
+  openCount: number
+  eventNr: number
+  targetCount: number
+  suspended: boolean
+  readOnly: boolean
+  activeTable: boolean
+  inactiveTable: boolean
+  deferredRemove: boolean
+}
+
+export interface ListedDevice {
+  name: string
+  major: number
+  minor: number
+  uuid?: string
+  eventNr?: number
+}
+
+export interface CreateOptions {
+  uuid?: string
+  readOnly?: boolean
+}
+
+export interface RemoveOptions {
+  /** remove at last close instead of failing with EBUSY while open */
+  deferred?: boolean
+  /** EBUSY retries before giving up (default from the DeviceMapper options, 10) */
+  retries?: number
+}
+
+export interface SuspendOptions {
+  noFlush?: boolean
+  skipLockfs?: boolean
+}
+
+export interface Geometry {
+  cylinders: number
+  heads: number
+  sectors: number
+  start: number
+}
+
+export interface DeviceMapperOptions {
+  /** the control device (default /dev/mapper/control) */
+  controlPath?: string
+  /** EBUSY retries on remove (default 10) */
+  removeRetries?: number
+  /** first EBUSY backoff delay in ms, doubled per retry up to 500 ms (default 10) */
+  removeRetryDelayMs?: number
+}
+
+type Target = RawTarget & Record<string, unknown>
+
+const cmd = native.commands
+const MAX_BACKOFF_MS = 500
+
+function toVersion(v: readonly number[]): Version {
+  return { major: v[0], minor: v[1], patch: v[2] }
+}
+
+function toInfo(r: NativeReply): DeviceInfo {
+  return {
+    name: r.name,
+    uuid: r.uuid,
+    major: r.major,
+    minor: r.minor,
+    openCount: r.openCount,
+    eventNr: r.eventNr,
+    targetCount: r.targetCount,
+    suspended: (r.flags & Flags.SUSPEND) !== 0,
+    readOnly: (r.flags & Flags.READONLY) !== 0,
+    activeTable: (r.flags & Flags.ACTIVE_PRESENT) !== 0,
+    inactiveTable: (r.flags & Flags.INACTIVE_PRESENT) !== 0,
+    deferredRemove: (r.flags & Flags.DEFERRED_REMOVE) !== 0,
+  }
+}
+
+function toList(r: NativeReply): ListedDevice[] {
+  return (r.devices ?? []).map((d) => {
+    const out: ListedDevice = { name: d.name, major: d.major, minor: d.minor }
+    if (d.uuid) out.uuid = d.uuid
+    if (d.eventNr !== undefined) out.eventNr = d.eventNr
+    return out
+  })
+}
+
+/** Resolves a DeviceRef into the request fields that address it (exactly one of name, uuid, dev). */
+function address(ref: DeviceRef, operation: string): NativeRequest {
+  if (typeof ref === 'string') return { name: checkName(ref, operation) }
+  if (ref !== null && typeof ref === 'object') {
+    if ('name' in ref) return { name: checkName(ref.name, operation) }
+    if ('uuid' in ref) return { uuid: checkUuid(ref.uuid, operation) }
+    if ('major' in ref) {
+      return {
+        major: checkUint(ref.major, operation, 'major', 0xfff),
+        minor: checkUint(ref.minor, operation, 'minor', 0xfffff),
+      }
+    }
+  }
+  throw invalid(operation, 'device', 'must be a name, { name }, { uuid } or { major, minor }')
+}
+
+function label(req: NativeRequest): string {
+  return req.name ?? req.uuid ?? `${req.major}:${req.minor}`
+}
+
+function sleepSync(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms)
+}
+
+/** Block devices holding a dm device open, for EBUSY messages. */
+function holders(minor: number): string[] {
+  try {
+    return readdirSync(`/sys/block/dm-${minor}/holders`)
+  } catch {
+    return []
+  }
+}
+
+export class DeviceMapper {
+  readonly #control: NativeControl
+  readonly #removeRetries: number
+  readonly #removeDelay: number
+
+  constructor(options: DeviceMapperOptions = {}) {
+    this.#control = new native.Control(options.controlPath ?? '/dev/mapper/control')
+    this.#removeRetries = checkUint(options.removeRetries ?? 10, 'DeviceMapper', 'removeRetries', 1000)
+    this.#removeDelay = checkUint(options.removeRetryDelayMs ?? 10, 'DeviceMapper', 'removeRetryDelayMs', 60_000)
+  }
+
+  /** Closes the control fd; a later call reopens it. Calls in flight finish on the old fd. */
+  close(): void {
+    this.#control.close()
+  }
+
+  // ---- versions -------------------------------------------------------------------------------------------
+
+  /** The kernel's ioctl interface version. */
+  async version(): Promise<Version> {
+    return toVersion((await this.#control.version()).version)
+  }
+  versionSync(): Version {
+    return toVersion(this.#control.versionSync().version)
+  }
+
+  /** The target types the kernel has registered (loaded modules). */
+  async targetVersions(): Promise<{ name: string; version: [number, number, number] }[]> {
+    return (await this.#control.listVersions()).versions ?? []
+  }
+  targetVersionsSync(): { name: string; version: [number, number, number] }[] {
+    return this.#control.listVersionsSync().versions ?? []
+  }
+
+  /** One target type's version; the kernel loads its module on demand (GET_TARGET_VERSION, 4.41+). */
+  async targetVersion(type: string): Promise<[number, number, number]> {
+    return (await this.#control.getTargetVersion({ name: this.#targetName(type) })).versions![0].version
+  }
+  targetVersionSync(type: string): [number, number, number] {
+    return this.#control.getTargetVersionSync({ name: this.#targetName(type) }).versions![0].version
+  }
+
+  #targetName(type: string): string {
+    if (typeof type !== 'string' || type.length === 0 || type.length > 15 || /[\s/]/.test(type)) {
+      throw invalid('targetVersion', 'type', `must be a target type name (1..15 characters), got '${String(type)}'`)
+    }
+    return type
+  }
+
+  // ---- create, load, resume, suspend ------------------------------------------------------------------------
+
+  /**
+   * DEV_CREATE + TABLE_LOAD + resume, sent in one native call. If the load or the resume fails, the device is
+   * removed again and the kernel's error is thrown: no half-made device is left behind.
+   */
+  async create(name: string, table: TableInput, options: CreateOptions = {}): Promise<DeviceInfo> {
+    const plan = this.#createPlan(name, table, options)
+    const results = await this.#control.batch(plan)
+    const failed = this.#createFailure(results)
+    if (failed === undefined) return toInfo(results[2] as NativeReply)
+    if (failed.index > 0) {
+      try {
+        await this.remove(name)
+      } catch (cleanup) {
+        throw this.#withCleanupError(failed.error, cleanup)
+      }
+    }
+    throw failed.error
+  }
+  createSync(name: string, table: TableInput, options: CreateOptions = {}): DeviceInfo {
+    const results = this.#control.batchSync(this.#createPlan(name, table, options))
+    const failed = this.#createFailure(results)
+    if (failed === undefined) return toInfo(results[2] as NativeReply)
+    if (failed.index > 0) {
+      try {
+        this.removeSync(name)
+      } catch (cleanup) {
+        throw this.#withCleanupError(failed.error, cleanup)
+      }
+    }
+    throw failed.error
+  }
+
+  #createPlan(name: string, table: TableInput, options: CreateOptions) {
+    const op = 'create'
+    checkName(name, op)
+    if (options === null || typeof options !== 'object') throw invalid(op, 'options', 'must be an object', name)
+    const uuid = options.uuid === undefined ? undefined : checkUuid(options.uuid, op, name)
+    const targets = toNativeTargets(toRawTargets(table, op, name))
+    const ro = options.readOnly ? Flags.READONLY : 0
+    return [
+      { cmd: cmd.devCreate.nr, name, uuid, flags: ro },
+      { cmd: cmd.tableLoad.nr, name, targets, flags: ro },
+      { cmd: cmd.devSuspend.nr, name },
+    ]
+  }
+
+  #createFailure(results: BatchResult): { index: number; error: DmError } | undefined {
+    const index = results.findIndex((r) => 'error' in r)
+    if (index < 0) return undefined
+    return { index, error: (results[index] as { error: DmError }).error }
+  }
+
+  #withCleanupError(error: DmError, cleanup: unknown): DmError {
+    error.message += `; removing the half-made device also failed: ${(cleanup as Error).message}`
+    ;(error as DmError & { cleanupError?: unknown }).cleanupError = cleanup
+    return error
+  }
+
+  /** Loads a table into the device's inactive slot; `resume` makes it live. */
+  async load(device: DeviceRef, table: TableInput, options: { readOnly?: boolean } = {}): Promise<DeviceInfo> {
+    return toInfo(await this.#control.tableLoad(this.#loadRequest(device, table, options)))
+  }
+  loadSync(device: DeviceRef, table: TableInput, options: { readOnly?: boolean } = {}): DeviceInfo {
+    return toInfo(this.#control.tableLoadSync(this.#loadRequest(device, table, options)))
+  }
+
+  #loadRequest(device: DeviceRef, table: TableInput, options: { readOnly?: boolean }): NativeRequest {
+    const req = address(device, 'load')
+    const targets = toNativeTargets(toRawTargets(table, 'load', label(req)))
+    return { ...req, targets, flags: options.readOnly ? Flags.READONLY : 0 }
+  }
+
+  /** Drops the inactive table. */
+  async clear(device: DeviceRef): Promise<DeviceInfo> {
+    return toInfo(await this.#control.tableClear(address(device, 'clear')))
+  }
+  clearSync(device: DeviceRef): DeviceInfo {
+    return toInfo(this.#control.tableClearSync(address(device, 'clear')))
+  }
+
+  /** Resumes the device, swapping in the inactive table if one is loaded. */
+  async resume(device: DeviceRef): Promise<DeviceInfo> {
+    return toInfo(await this.#control.devSuspend(address(device, 'resume')))
+  }
+  resumeSync(device: DeviceRef): DeviceInfo {
+    return toInfo(this.#control.devSuspendSync(address(device, 'resume')))
+  }
+
+  async suspend(device: DeviceRef, options: SuspendOptions = {}): Promise<DeviceInfo> {
+    return toInfo(await this.#control.devSuspend(this.#suspendRequest(device, options)))
+  }
+  suspendSync(device: DeviceRef, options: SuspendOptions = {}): DeviceInfo {
+    return toInfo(this.#control.devSuspendSync(this.#suspendRequest(device, options)))
+  }
+
+  #suspendRequest(device: DeviceRef, options: SuspendOptions): NativeRequest {
+    const flags =
+      Flags.SUSPEND | (options.noFlush ? Flags.NOFLUSH : 0) | (options.skipLockfs ? Flags.SKIP_LOCKFS : 0)
+    return { ...address(device, 'suspend'), flags }
+  }
+
+  // ---- remove, rename -----------------------------------------------------------------------------------------
+
+  /**
+   * Removes the device. EBUSY (open, or briefly held by a udev probe) is retried with exponential backoff;
+   * `deferred` asks the kernel to remove it at last close instead.
+   */
+  async remove(device: DeviceRef, options: RemoveOptions = {}): Promise<void> {
+    const { req, retries } = this.#removeRequest(device, options)
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.#control.devRemove(req)
+        return
+      } catch (err) {
+        if (!this.#retryRemove(err, attempt, retries)) throw this.#removeError(err, req)
+        await new Promise((r) => setTimeout(r, this.#backoff(attempt)))
+      }
+    }
+  }
+  removeSync(device: DeviceRef, options: RemoveOptions = {}): void {
+    const { req, retries } = this.#removeRequest(device, options)
+    for (let attempt = 0; ; attempt++) {
+      try {
+        this.#control.devRemoveSync(req)
+        return
+      } catch (err) {
+        if (!this.#retryRemove(err, attempt, retries)) throw this.#removeError(err, req)
+        sleepSync(this.#backoff(attempt))
+      }
+    }
+  }
+
+  #removeRequest(device: DeviceRef, options: RemoveOptions) {
+    const req = address(device, 'remove')
+    const retries = checkUint(options.retries ?? this.#removeRetries, 'remove', 'retries', 1000, label(req))
+    return { req: { ...req, flags: options.deferred ? Flags.DEFERRED_REMOVE : 0 }, retries }
+  }
+
+  #retryRemove(err: unknown, attempt: number, retries: number): boolean {
+    return err instanceof DmError && err.code === 'EBUSY' && attempt < retries
+  }
+
+  #backoff(attempt: number): number {
+    return Math.min(this.#removeDelay * 2 ** attempt, MAX_BACKOFF_MS)
+  }
+
+  /** EBUSY is the top complaint about removal: say who holds the device. */
+  #removeError(err: unknown, req: NativeRequest): unknown {
+    if (!(err instanceof DmError) || err.code !== 'EBUSY') return err
+    try {
+      const info = this.#control.devStatusSync(req)
+      const held = holders(info.minor)
+      err.message += ` (open count ${info.openCount}${held.length ? `, held by ${held.join(', ')}` : ''})`
+    } catch {
+      // the device went away meanwhile; the original error stands
+    }
+    return err
+  }
+
+  /** Renames the device. */
+  async rename(device: DeviceRef, newName: string): Promise<DeviceInfo> {
+    return toInfo(await this.#control.devRename(this.#renameRequest(device, newName)))
+  }
+  renameSync(device: DeviceRef, newName: string): DeviceInfo {
+    return toInfo(this.#control.devRenameSync(this.#renameRequest(device, newName)))
+  }
+
+  #renameRequest(device: DeviceRef, newName: string): NativeRequest {
+    const req = address(device, 'rename')
+    return { ...req, data: checkName(newName, 'rename', 'newName') }
+  }
+
+  /** Sets the uuid of a device that has none (the kernel allows it once). */
+  async setUuid(device: DeviceRef, uuid: string): Promise<DeviceInfo> {
+    return toInfo(await this.#control.devRename(this.#setUuidRequest(device, uuid)))
+  }
+  setUuidSync(device: DeviceRef, uuid: string): DeviceInfo {
+    return toInfo(this.#control.devRenameSync(this.#setUuidRequest(device, uuid)))
+  }
+
+  #setUuidRequest(device: DeviceRef, uuid: string): NativeRequest {
+    const req = address(device, 'setUuid')
+    return { ...req, flags: Flags.UUID, data: checkUuid(uuid, 'setUuid', label(req)) }
+  }
+
+  /** Removes every device-mapper device on the system that is not open. Meant for test sandboxes. */
+  async removeAll(): Promise<void> {
+    await this.#control.removeAll()
+  }
+  removeAllSync(): void {
+    this.#control.removeAllSync()
+  }
+
+  // ---- queries ----------------------------------------------------------------------------------------------
+
+  async info(device: DeviceRef): Promise<DeviceInfo> {
+    return toInfo(await this.#control.devStatus(address(device, 'info')))
+  }
+  infoSync(device: DeviceRef): DeviceInfo {
+    return toInfo(this.#control.devStatusSync(address(device, 'info')))
+  }
+
+  /** Every device-mapper device, with uuid and event counter where the kernel reports them. */
+  async list(): Promise<ListedDevice[]> {
+    return toList(await this.#control.listDevices({ flags: Flags.UUID }))
+  }
+  listSync(): ListedDevice[] {
+    return toList(this.#control.listDevicesSync({ flags: Flags.UUID }))
+  }
+
+  /** The active (or inactive) table, typed where the target type is known. */
+  async table(device: DeviceRef, options: { inactive?: boolean } = {}): Promise<Target[]> {
+    const r = await this.#control.tableStatus(this.#tableRequest(device, options))
+    return (r.targets ?? []).map((t) => fromKernel(t, 'table'))
+  }
+  tableSync(device: DeviceRef, options: { inactive?: boolean } = {}): Target[] {
+    const r = this.#control.tableStatusSync(this.#tableRequest(device, options))
+    return (r.targets ?? []).map((t) => fromKernel(t, 'table'))
+  }
+
+  #tableRequest(device: DeviceRef, options: { inactive?: boolean }): NativeRequest {
+    const flags = Flags.STATUS_TABLE | (options.inactive ? Flags.QUERY_INACTIVE_TABLE : 0)
+    return { ...address(device, 'table'), flags }
+  }
+
+  /** Per-target status, typed where the target type is known. `noFlush` keeps a thin-pool from committing. */
+  async status(device: DeviceRef, options: { noFlush?: boolean } = {}): Promise<Target[]> {
+    const r = await this.#control.tableStatus(this.#statusRequest(device, options))
+    return (r.targets ?? []).map((t) => fromKernel(t, 'status'))
+  }
+  statusSync(device: DeviceRef, options: { noFlush?: boolean } = {}): Target[] {
+    const r = this.#control.tableStatusSync(this.#statusRequest(device, options))
+    return (r.targets ?? []).map((t) => fromKernel(t, 'status'))
+  }
+
+  #statusRequest(device: DeviceRef, options: { noFlush?: boolean }): NativeRequest {
+    return { ...address(device, 'status'), flags: options.noFlush ? Flags.NOFLUSH : 0 }
+  }
+
+  /** The devices the active table maps onto. */
+  async deps(device: DeviceRef): Promise<{ major: number; minor: number }[]> {
+    return (await this.#control.tableDeps(address(device, 'deps'))).deps ?? []
+  }
+  depsSync(device: DeviceRef): { major: number; minor: number }[] {
+    return this.#control.tableDepsSync(address(device, 'deps')).deps ?? []
+  }
+
+  // ---- messages, events, geometry ---------------------------------------------------------------------------
+
+  /** Sends a target message (thin-pool: sector 0); resolves to the target's reply, or undefined if none. */
+  async message(device: DeviceRef, sector: number, text: string): Promise<string | undefined> {
+    return (await this.#control.targetMsg(this.#messageRequest(device, sector, text))).data
+  }
+  messageSync(device: DeviceRef, sector: number, text: string): string | undefined {
+    return this.#control.targetMsgSync(this.#messageRequest(device, sector, text)).data
+  }
+
+  #messageRequest(device: DeviceRef, sector: number, text: string): NativeRequest {
+    const req = address(device, 'message')
+    const dev = label(req)
+    checkSectors(sector, 'message', 'sector', dev)
+    checkParams(text, 'message', 'text', dev)
+    if (text.trim() === '') throw invalid('message', 'text', 'must not be empty', dev)
+    return { ...req, sector, data: text }
+  }
+
+  /**
+   * Resolves when the device's event counter moves past `eventNr` (default: its current value), with the
+   * device's info at that moment.
+   */
+  async waitEvent(device: DeviceRef, eventNr?: number): Promise<DeviceInfo> {
+    const req = address(device, 'waitEvent')
+    const last = eventNr ?? (await this.#control.devStatus(req)).eventNr
+    return toInfo(await this.#control.devWait({ ...req, eventNr: checkUint(last, 'waitEvent', 'eventNr', 0xffffffff, label(req)) }))
+  }
+  waitEventSync(device: DeviceRef, eventNr?: number): DeviceInfo {
+    const req = address(device, 'waitEvent')
+    const last = eventNr ?? this.#control.devStatusSync(req).eventNr
+    return toInfo(this.#control.devWaitSync({ ...req, eventNr: checkUint(last, 'waitEvent', 'eventNr', 0xffffffff, label(req)) }))
+  }
+
+  /** Arms the control fd so that poll() on it reports the next device event (DEV_ARM_POLL, 4.37+). */
+  async armPoll(): Promise<void> {
+    await this.#control.devArmPoll()
+  }
+  armPollSync(): void {
+    this.#control.devArmPollSync()
+  }
+
+  /** The control fd (opened if needed), for callers that poll it after armPoll(). */
+  controlFd(): number {
+    return this.#control.fd()
+  }
+
+  async setGeometry(device: DeviceRef, geometry: Geometry): Promise<DeviceInfo> {
+    return toInfo(await this.#control.devSetGeometry(this.#geometryRequest(device, geometry)))
+  }
+  setGeometrySync(device: DeviceRef, geometry: Geometry): DeviceInfo {
+    return toInfo(this.#control.devSetGeometrySync(this.#geometryRequest(device, geometry)))
+  }
+
+  #geometryRequest(device: DeviceRef, g: Geometry): NativeRequest {
+    const req = address(device, 'setGeometry')
+    const dev = label(req)
+    if (g === null || typeof g !== 'object') throw invalid('setGeometry', 'geometry', 'must be an object', dev)
+    const c = checkUint(g.cylinders, 'setGeometry', 'cylinders', 0xffff, dev)
+    const h = checkUint(g.heads, 'setGeometry', 'heads', 0xff, dev)
+    const s = checkUint(g.sectors, 'setGeometry', 'sectors', 0xff, dev)
+    const start = checkSectors(g.start, 'setGeometry', 'start', dev)
+    return { ...req, data: `${c} ${h} ${s} ${start}` }
+  }
+}

@@ -1,0 +1,46 @@
+import { constants } from 'node:os'
+
+export interface DmErrorInit {
+  message: string
+  /** errno name ('EBUSY', 'ENXIO', 'EINVAL', ...) */
+  code: string
+  /** numeric errno; for validation errors, the errno the kernel would have returned */
+  errno?: number
+  /** the ioctl ('DM_DEV_REMOVE', ...), 'open', or the API call that rejected bad input */
+  operation: string
+  /** the device name, uuid or major:minor the operation addressed, '' when none */
+  device?: string
+  /** for validation errors: the input field that was wrong */
+  field?: string
+  cause?: unknown
+}
+
+/** Every failure devmapper reports: kernel errors, open errors and rejected input alike. */
+export class DmError extends Error {
+  code: string
+  errno: number
+  operation: string
+  device: string
+  field?: string
+
+  constructor(init: DmErrorInit) {
+    super(init.message, init.cause === undefined ? undefined : { cause: init.cause })
+    this.name = 'DmError'
+    this.code = init.code
+    this.errno = init.errno ?? (constants.errno as Record<string, number>)[init.code] ?? 0
+    this.operation = init.operation
+    this.device = init.device ?? ''
+    if (init.field !== undefined) this.field = init.field
+  }
+}
+
+/** A rejected input: code EINVAL, raised before any ioctl is sent. */
+export function invalid(operation: string, field: string, problem: string, device = ''): DmError {
+  return new DmError({
+    message: `${operation}${device ? ` ${device}` : ''}: ${field} ${problem}`,
+    code: 'EINVAL',
+    operation,
+    device,
+    field,
+  })
+}

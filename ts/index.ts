@@ -1,0 +1,16 @@
+export { DeviceMapper } from './device-mapper'
+export type {
+  CreateOptions,
+  DeviceInfo,
+  DeviceMapperOptions,
+  DeviceRef,
+  Geometry,
+  ListedDevice,
+  RemoveOptions,
+  SuspendOptions,
+  Version,
+} from './device-mapper'
+export { DmError } from './errors'
+export { Flags } from './flags'
+export { formatTable, parseTable, registerTargetType, targetType } from './table'
+export type { RawTarget, TableInput, TargetInput, TargetType } from './table'
