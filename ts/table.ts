@@ -49,7 +49,7 @@ export function targetType(type: string): TargetType | undefined {
 }
 
 /** Parses dmsetup's text form. Lenient about whitespace; strict about numbers. */
-export function parseTable(text: string, operation = 'parseTable'): RawTarget[] {
+export function parseTable(text: string, operation = 'parseTable', device = ''): RawTarget[] {
   const out: RawTarget[] = []
   const lines = text.split('\n')
   lines.forEach((line, i) => {
@@ -57,10 +57,10 @@ export function parseTable(text: string, operation = 'parseTable'): RawTarget[] 
     if (trimmed === '' || trimmed.startsWith('#')) return
     const m = /^(\S+)\s+(\S+)\s+(\S+)(?:\s+(.*))?$/.exec(trimmed)
     const field = `table line ${i + 1}`
-    if (!m) throw invalid(operation, field, `must be '<start> <length> <type> [params]', got '${trimmed}'`)
+    if (!m) throw invalid(operation, field, `must be '<start> <length> <type> [params]', got '${trimmed}'`, device)
     const num = (s: string, what: string): number => {
-      if (!/^\d+$/.test(s)) throw invalid(operation, `${field} ${what}`, `must be a decimal sector count, got '${s}'`)
-      return checkSectors(Number(s), operation, `${field} ${what}`)
+      if (!/^\d+$/.test(s)) throw invalid(operation, `${field} ${what}`, `must be a decimal sector count, got '${s}'`, device)
+      return checkSectors(Number(s), operation, `${field} ${what}`, device)
     }
     out.push({ start: num(m[1], 'start'), length: num(m[2], 'length'), type: m[3], params: (m[4] ?? '').trim() })
   })
@@ -76,7 +76,7 @@ export function formatTable(table: readonly TargetInput[]): string {
 
 /** Validates a table and resolves typed targets to raw ones: contiguous from sector 0, positive lengths. */
 export function toRawTargets(table: TableInput, operation: string, device: string): RawTarget[] {
-  const input: readonly TargetInput[] = typeof table === 'string' ? parseTable(table, operation) : table
+  const input: readonly TargetInput[] = typeof table === 'string' ? parseTable(table, operation, device) : table
   if (!Array.isArray(input)) throw invalid(operation, 'table', 'must be an array of targets or a table string', device)
   if (input.length === 0) throw invalid(operation, 'table', 'must have at least one target', device)
   let next = 0

@@ -104,7 +104,7 @@ t.test('validation: every rule rejects before any ioctl, naming the field', asyn
     })()
     t.type(err, DmError, `${what}: DmError`)
     t.match(err, { code: 'EINVAL', errno: 22, field }, `${what}: EINVAL naming ${field}`)
-    t.match((err as Error).message, field.replace(/[[\]]/g, '\\$&'), `${what}: message names the field`)
+    t.ok((err as Error).message.includes(field), `${what}: message names the field`)
   }
   await t.rejects(dm.create('', zero), { code: 'EINVAL', field: 'name' }, 'async twin rejects too')
   await t.rejects(dm.rename(name('none'), 'a/b'), { code: 'EINVAL', field: 'newName' })
@@ -225,7 +225,8 @@ t.test('waitEvent is woken by a real event', async (t) => {
   const c = await dm.create(cow, `0 64 linear ${loop.path} ${half}`)
   const before = await dm.create(snap, `0 ${half} snapshot ${o.major}:${o.minor} ${c.major}:${c.minor} N 8`)
   const woken = dm.waitEvent(snap)
-  writeDevice(`/dev/dm-${before.minor}`, 0, Buffer.alloc(256 * 1024, 1))
+  // The write itself fails part-way (EIO) once the snapshot is invalidated: that is the point.
+  t.throws(() => writeDevice(`/dev/dm-${before.minor}`, 0, Buffer.alloc(256 * 1024, 1)))
   const after = await woken
   t.ok(after.eventNr > before.eventNr, `event counter moved ${before.eventNr} -> ${after.eventNr}`)
   t.equal((await dm.status(snap))[0].params, 'Invalid')

@@ -47,7 +47,7 @@ t.test('bad tables are DmErrors naming the field', async (t) => {
     t.throws(() => toRawTargets(table as never, 'create', 'dev'), { name: 'DmError', code: 'EINVAL', field }, JSON.stringify(table))
   }
   const err = (() => { try { toRawTargets('0 0 zero', 'create', 'dev') } catch (e) { return e as DmError } })()!
-  t.equal(err.message, 'create dev: table line 1 length must be >= 1, got 0')
+  t.equal(err.message, 'create dev: table[0].length must be >= 1, got 0')
 })
 
 t.test('backslashes are escaped for the kernel argument splitter', async (t) => {
