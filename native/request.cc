@@ -257,6 +257,8 @@ Reply Send(int fd, const Request &req) {
       return out;
     }
     const auto *io = reinterpret_cast<const struct dm_ioctl *>(buf.data());
+    // Retrying re-sends the request, as libdm does; for TARGET_MSG that re-runs the message, which only
+    // happens for messages with long replies (@stats_*), never for the reply-less thin-pool messages.
     if (!(io->flags & DM_BUFFER_FULL_FLAG) || buf.size() * 2 > kMaxBuffer) break;
     buf.assign(buf.size() * 2, 0);
   }
