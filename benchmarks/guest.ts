@@ -1,0 +1,107 @@
+// Runs inside the sandbox guest (benchmarks/run.ts boots it): makes the fixtures, runs every (workload,
+// driver) trial in its own process – in rounds, each round in a rotated driver order, so slow drift in the
+// guest and after-effects of the previous trial spread over all drivers alike – then the memory check, and writes everything as JSON to $BENCH_OUT on the host's filesystem.
+import { spawnSync } from 'node:child_process'
+import { readFileSync, writeFileSync } from 'node:fs'
+import { join, resolve } from 'node:path'
+import { DeviceMapper } from '../ts'
+import { fill, reset, setUp, tearDown, toEnv } from './fixtures'
+import type { TrialSummary } from './stats'
+import { FILL_COUNT, WORKLOADS, type DriverName } from './workloads'
+
+const HERE = __dirname // build/benchmarks
+const BIN = join(HERE, 'bin')
+
+export interface RawResults {
+  kernelRelease: string
+  interfaceVersion: string
+  node: string
+  trialsPerCell: number
+  durationMs: number
+  workloads: { name: string; trials: Partial<Record<DriverName, TrialSummary[]>> }[]
+  memory: Record<string, unknown>[]
+}
+
+function log(s: string): void {
+  process.stderr.write(`bench: ${s}\n`)
+}
+
+function trialCommand(driver: DriverName, args: string[]): [string, string[]] {
+  if (driver === 'raw-c') return [join(BIN, 'raw'), args]
+  if (driver === 'libdm') return [join(BIN, 'libdm'), args]
+  return [process.execPath, [join(HERE, 'trial.js'), driver, ...args]]
+}
+
+function runJson(cmd: string, args: string[], env: NodeJS.ProcessEnv, what: string): Record<string, unknown> {
+  const r = spawnSync(cmd, args, { env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], timeout: 300_000 })
+  const line = r.stdout?.trim().split('\n').pop() ?? ''
+  if (r.status !== 0 || !line.startsWith('{')) throw new Error(`${what} failed (status ${r.status}): ${r.stdout}`)
+  return JSON.parse(line) as Record<string, unknown>
+}
+
+function main(): void {
+  const out = process.env.BENCH_OUT
+  if (!out) throw new Error('BENCH_OUT is not set')
+  const trials = Number(process.env.BENCH_TRIALS ?? 3)
+  const only = process.env.BENCH_ONLY ? process.env.BENCH_ONLY.split(',') : undefined
+  const started = Date.now()
+  const dm = new DeviceMapper()
+  const v = dm.versionSync()
+  const fx = setUp(dm)
+  const env = { ...process.env, ...toEnv(fx) }
+  const results: RawResults = {
+    kernelRelease: readFileSync('/proc/sys/kernel/osrelease', 'utf8').trim(),
+    interfaceVersion: `${v.major}.${v.minor}.${v.patch}`,
+    node: process.version,
+    trialsPerCell: trials,
+    durationMs: 0,
+    workloads: [],
+    memory: [],
+  }
+  let filled = false
+  try {
+    for (const w of WORKLOADS) {
+      if (only && !only.includes(w.name)) continue
+      if (w.needsFill && !filled) {
+        log(`creating ${FILL_COUNT} filler devices`)
+        fill(dm)
+        filled = true
+      }
+      const cell: RawResults['workloads'][number] = { name: w.name, trials: {} }
+      const p = w.policy
+      const args = [w.name, String(p.warmup), String(p.minIters), String(p.maxIters), String(p.budgetMs)]
+      for (let t = 0; t < trials; t++) {
+        // Each round starts with a different driver, so no driver always runs first after a workload change.
+        const order = w.drivers.map((_, k) => w.drivers[(k + t) % w.drivers.length])
+        for (const d of order) {
+          reset(dm, fx)
+          const [cmd, argv] = trialCommand(d, args)
+          const r = runJson(cmd, argv, env, `${w.name}/${d}`) as unknown as TrialSummary & { unsupported?: boolean }
+          if (r.unsupported) throw new Error(`${d} does not implement ${w.name}`)
+          ;(cell.trials[d] ??= []).push(r)
+          log(`${w.name} ${d} trial ${t + 1}: median ${(r.medianNs / 1000).toFixed(1)} us over ${r.n}`)
+        }
+      }
+      results.workloads.push(cell)
+    }
+    if (!only || only.includes('memory')) {
+      for (const mode of ['sync', 'async']) {
+        reset(dm, fx)
+        const r = runJson(process.execPath, ['--expose-gc', join(HERE, 'memory.js'), mode], env, `memory ${mode}`)
+        log(`memory ${mode}: RSS grew ${r.growthBytes} bytes from 1,000 to 100,000 info calls`)
+        results.memory.push(r)
+      }
+    }
+  } finally {
+    tearDown(dm, fx)
+  }
+  results.durationMs = Date.now() - started
+  writeFileSync(resolve(out), JSON.stringify(results, null, 2))
+}
+
+try {
+  main()
+} catch (err) {
+  log((err as Error).stack ?? String(err))
+  process.exitCode = 1
+}

@@ -1,0 +1,153 @@
+// Turns the guest's raw trial summaries into per-operation medians, ratios and markdown tables.
+import type { RawResults } from './guest'
+import { median } from './stats'
+import { DRIVERS, WORKLOADS, type DriverName } from './workloads'
+
+export interface Cell {
+  /** median over trials of each trial's median, per kernel-level operation, in microseconds */
+  us: number
+  /** lowest and highest trial median, same unit: how stable the cell is across processes */
+  trialRangeUs: [number, number]
+  iterations: number
+}
+
+export interface Report {
+  environment: Omit<RawResults, 'workloads' | 'memory'>
+  workloads: {
+    name: string
+    title: string
+    drivers: Partial<Record<DriverName, Cell>>
+    ratios: Record<string, number | undefined>
+  }[]
+  memory: RawResults['memory']
+}
+
+const ROUND = (x: number, digits = 2): number => Number(x.toFixed(digits))
+
+function ratio(a: Cell | undefined, b: Cell | undefined): number | undefined {
+  return a && b ? ROUND(a.us / b.us) : undefined
+}
+
+export function buildReport(raw: RawResults): Report {
+  const { workloads, memory, ...environment } = raw
+  return {
+    environment,
+    workloads: workloads.map((w) => {
+      const def = WORKLOADS.find((x) => x.name === w.name)!
+      const drivers: Partial<Record<DriverName, Cell>> = {}
+      for (const [d, trials] of Object.entries(w.trials) as [DriverName, NonNullable<(typeof w.trials)[DriverName]>][]) {
+        const perOp = trials.map((t) => t.medianNs / def.opsPerIteration / 1000)
+        drivers[d] = {
+          us: ROUND(median(perOp), 1),
+          trialRangeUs: [ROUND(Math.min(...perOp), 1), ROUND(Math.max(...perOp), 1)],
+          iterations: trials.reduce((a, t) => a + t.n, 0),
+        }
+      }
+      const ratios: Record<string, number | undefined> = {
+        'devmapper-sync/raw-c': ratio(drivers['devmapper-sync'], drivers['raw-c']),
+        'devmapper-async/raw-c': ratio(drivers['devmapper-async'], drivers['raw-c']),
+        'libdm/raw-c': ratio(drivers.libdm, drivers['raw-c']),
+        'dmsetup/devmapper-async': ratio(drivers.dmsetup, drivers['devmapper-async']),
+        'dmsetup/devmapper-sync': ratio(drivers.dmsetup, drivers['devmapper-sync']),
+        'devmapper-async/devmapper-sync': ratio(drivers['devmapper-async'], drivers['devmapper-sync']),
+        'sync-in-promise/devmapper-sync': ratio(drivers['sync-in-promise'], drivers['devmapper-sync']),
+      }
+      for (const k of Object.keys(ratios)) if (ratios[k] === undefined) delete ratios[k]
+      return { name: w.name, title: def.title, drivers, ratios }
+    }),
+    memory,
+  }
+}
+
+function fmt(x: number | undefined, unit = ''): string {
+  if (x === undefined) return '—'
+  if (unit === 'x') return `${x.toFixed(2)}x`
+  return x >= 100 ? x.toFixed(0) : x.toFixed(1)
+}
+
+function row(cells: string[]): string {
+  return `| ${cells.join(' | ')} |`
+}
+
+function table(head: string[], rows: string[][]): string {
+  return [row(head), row(head.map((_, i) => (i === 0 ? '---' : '---:'))), ...rows.map(row)].join('\n')
+}
+
+export function markdown(r: Report): string {
+  const byName = new Map(r.workloads.map((w) => [w.name, w]))
+  const main = r.workloads.filter((w) => !['threadpool-hop', 'create64-concurrent'].includes(w.name))
+  const d = (w: Report['workloads'][number], k: DriverName): number | undefined => w.drivers[k]?.us
+  const out: string[] = []
+  out.push(
+    `Median time per operation in microseconds, inside the sandbox (Linux ${r.environment.kernelRelease} UML, ` +
+      `1 CPU, DM interface ${r.environment.interfaceVersion}, node ${r.environment.node}, ` +
+      `${r.environment.trialsPerCell} processes per cell).`,
+    '',
+    table(
+      ['workload', 'raw C', 'libdm', 'devmapper sync', 'devmapper async', 'dmsetup', 'sync / C', 'async / C', 'dmsetup / async'],
+      main.map((w) => [
+        w.title, fmt(d(w, 'raw-c')), fmt(d(w, 'libdm')), fmt(d(w, 'devmapper-sync')), fmt(d(w, 'devmapper-async')),
+        fmt(d(w, 'dmsetup')), fmt(w.ratios['devmapper-sync/raw-c'], 'x'), fmt(w.ratios['devmapper-async/raw-c'], 'x'),
+        fmt(w.ratios['dmsetup/devmapper-async'], 'x'),
+      ]),
+    ),
+  )
+  const hopRows = r.workloads.filter((w) => w.drivers['devmapper-async'] && w.drivers['devmapper-sync'] && w.name !== 'create64-concurrent')
+  out.push(
+    '',
+    'The thread-pool hop: the promise API against the sync API, and against the sync call inside an async ' +
+      'function (what the promise API would cost without the hop).',
+    '',
+    table(
+      ['workload', 'sync', 'async', 'async − sync', 'async / sync', 'no-hop async', 'async / no-hop'],
+      hopRows.map((w) => {
+        const s = d(w, 'devmapper-sync')!, a = d(w, 'devmapper-async')!, n = d(w, 'sync-in-promise')
+        return [w.title, fmt(s), fmt(a), fmt(a - s), fmt(a / s, 'x'), fmt(n), fmt(n === undefined ? undefined : a / n, 'x')]
+      }),
+    ),
+  )
+  const nativeRows = r.workloads.filter((w) => w.drivers['native-sync'])
+  if (nativeRows.length) {
+    out.push(
+      '',
+      "Where the sync API's distance from raw C goes: the addon's sync call alone (no validation, no reply " +
+        'shaping) against the full facade.',
+      '',
+      table(
+        ['workload', 'raw C', 'addon sync', 'devmapper sync', 'addon / C', 'devmapper / C'],
+        nativeRows.map((w) => {
+          const c = d(w, 'raw-c'), n = d(w, 'native-sync'), s = d(w, 'devmapper-sync')
+          return [w.title, fmt(c), fmt(n), fmt(s), fmt(c && n ? n / c : undefined, 'x'), fmt(c && s ? s / c : undefined, 'x')]
+        }),
+      ),
+    )
+  }
+  const seq = byName.get('create64-sequential'), con = byName.get('create64-concurrent')
+  if (seq && con) {
+    out.push(
+      '',
+      '64 creates of a zero device, per create: issued one after another, and all at once from JS.',
+      '',
+      table(
+        ['driver', 'sequential', 'concurrent', 'concurrent / sequential'],
+        (['devmapper-async', 'dmsetup'] as DriverName[]).map((k) => {
+          const s = seq.drivers[k]?.us, c = con.drivers[k]?.us
+          return [DRIVERS.find((x) => x.name === k)!.title, fmt(s), fmt(c), fmt(s && c ? c / s : undefined, 'x')]
+        }),
+      ),
+    )
+  }
+  if (r.memory.length) {
+    out.push('', 'Memory: RSS after 100,000 info calls minus RSS after 1,000 (after a full GC each time; limit 2 MiB).', '')
+    out.push(
+      table(
+        ['API', 'RSS after 1,000', 'RSS after 100,000', 'growth'],
+        r.memory.map((m) => {
+          const mib = (b: unknown): string => `${((b as number) / 1048576).toFixed(2)} MiB`
+          return [String(m.mode), mib(m.rssAfter1000), mib(m.rssAfter100000), mib(m.growthBytes)]
+        }),
+      ),
+    )
+  }
+  return out.join('\n')
+}

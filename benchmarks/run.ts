@@ -1,0 +1,54 @@
+// `npm run bench [-- --json] [--trials N] [--only w1,w2]`: compiles the C drivers on the host into
+// build/benchmarks/bin, boots the sandbox kernel, runs every trial inside it (benchmarks/guest.ts), and prints
+// the tables (or, with --json, the report as JSON). The raw guest results are kept in build/benchmarks/.
+import { execFileSync } from 'node:child_process'
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { join, resolve } from 'node:path'
+import { runInGuest } from '../test/sandbox/guest'
+import type { RawResults } from './guest'
+import { buildReport, markdown } from './report'
+
+const PROJECT = resolve(__dirname, '..', '..')
+const OUT_DIR = join(PROJECT, 'build', 'benchmarks')
+
+function option(name: string): string | undefined {
+  const i = process.argv.indexOf(name)
+  return i > 0 ? process.argv[i + 1] : undefined
+}
+
+function compileC(): void {
+  const bin = join(OUT_DIR, 'bin')
+  mkdirSync(bin, { recursive: true })
+  const src = join(PROJECT, 'benchmarks', 'c')
+  if (!existsSync('/usr/include/libdevmapper.h')) {
+    throw new Error('libdevmapper.h is missing; install it with: sudo apt-get install -y libdevmapper-dev')
+  }
+  const gcc = (out: string, file: string, libs: string[] = []): void => {
+    execFileSync('gcc', ['-O2', '-Wall', '-o', join(bin, out), join(src, file), ...libs], { stdio: 'inherit' })
+  }
+  gcc('raw', 'raw.c')
+  gcc('libdm', 'libdm.c', ['-ldevmapper'])
+}
+
+async function main(): Promise<void> {
+  const json = process.argv.includes('--json')
+  compileC()
+  const rawFile = join(OUT_DIR, 'raw-results.json')
+  rmSync(rawFile, { force: true })
+  process.stderr.write('bench: booting the sandbox kernel; the whole run takes several minutes\n')
+  const status = await runInGuest({
+    command: 'node build/benchmarks/guest.js',
+    cwd: PROJECT,
+    env: { BENCH_OUT: rawFile, BENCH_TRIALS: option('--trials') ?? '3', BENCH_ONLY: option('--only') ?? '' },
+    timeoutMs: 30 * 60_000,
+  })
+  if (status !== 0 || !existsSync(rawFile)) throw new Error(`the benchmark run in the guest failed (status ${status})`)
+  const report = buildReport(JSON.parse(readFileSync(rawFile, 'utf8')) as RawResults)
+  writeFileSync(join(OUT_DIR, 'report.json'), JSON.stringify(report, null, 2))
+  process.stdout.write(json ? JSON.stringify(report, null, 2) + '\n' : markdown(report) + '\n')
+}
+
+main().catch((err: Error) => {
+  process.stderr.write(`bench: ${err.message}\n`)
+  process.exitCode = 1
+})
