@@ -3,7 +3,7 @@ import { openSync, closeSync } from 'node:fs'
 import { Worker } from 'node:worker_threads'
 import { t } from 'tap'
 import { DeviceMapper, DmError } from '../../ts'
-import { devPath, dm, dmsetup, loopDevice, name, ours, sweep, writeDevice } from './helpers'
+import { devPath, dm, dmsetup, loopDevice, name, ours, sh, sweep, writeDevice } from './helpers'
 
 t.teardown(sweep)
 
@@ -238,6 +238,7 @@ t.test('waitEvent is woken by a real event', async (t) => {
 })
 
 t.test('list with hundreds of devices grows the buffer', async (t) => {
+  // 300 records of ~200 bytes (name, uuid, event_nr) cannot fit the first 16 KiB buffer.
   const count = 300
   for (let i = 0; i < count; i++) dm.createSync(name(`many-${i}-${'x'.repeat(60)}`), '0 8 zero', { uuid: name(`uuid-${i}-${'y'.repeat(60)}`) })
   const listed = (await dm.list()).filter((d) => d.name.startsWith(name('many-')))
@@ -255,6 +256,14 @@ t.test('list survives a foreign device with an odd name', async (t) => {
   t.ok(listed.some((d) => d.name === odd), 'the odd name is listed exactly')
   t.equal((await dm.info(odd)).name, odd)
   await dm.remove(odd)
+  // Bytes that are not UTF-8 at all: listing still works (the name comes back with U+FFFD in place).
+  const raw = `${name('raw')}`
+  sh('sh', ['-c', `dmsetup create "$(printf '${raw}\\377')" --manglename none --table '0 8 zero'`])
+  const found = (await dm.list()).filter((d) => d.name.startsWith(raw))
+  t.equal(found.length, 1)
+  t.equal(found[0].name, `${raw}\ufffd`)
+  sh('sh', ['-c', `dmsetup remove --manglename none "$(printf '${raw}\\377')"`])
+  t.same(ours().filter((n) => n.startsWith(raw)), [])
 })
 
 t.test('geometry, arm-poll, removeAll', async (t) => {

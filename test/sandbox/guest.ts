@@ -3,7 +3,7 @@
 // the guest's). Guest output goes to this process's stderr/stdout.
 import { spawn } from 'node:child_process'
 import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { join, resolve } from 'node:path'
+import { isAbsolute, join, relative, resolve } from 'node:path'
 import { ensureKernel, moduleLoadOrder } from './kernel'
 
 export interface GuestRun {
@@ -20,6 +20,17 @@ export interface GuestRun {
 }
 
 const PROJECT = resolve(__dirname, '..', '..', '..')
+/**
+ * Where the guest sees the project. The guest mounts its own tmpfs on /tmp, which would hide a checkout that
+ * lives under the host's /tmp (CI clones may), so the project is bind-mounted here first.
+ */
+export const GUEST_PROJECT = '/run/devmapper-project'
+
+/** A host path inside the project, as the guest sees it. */
+export function guestPath(hostPath: string): string {
+  const rel = relative(PROJECT, hostPath)
+  return rel.startsWith('..') || isAbsolute(rel) ? hostPath : join(GUEST_PROJECT, rel)
+}
 
 function shellQuote(s: string): string {
   return `'${s.replace(/'/g, `'\\''`)}'`
@@ -45,14 +56,15 @@ ${Object.entries(env).map(([k, v]) => `export ${k}=${shellQuote(v)}`).join('\n')
 mount -t proc proc /proc
 mount -t sysfs sys /sys
 mountpoint -q /dev || mount -t devtmpfs dev /dev
-mount -t tmpfs -o mode=1777 tmp /tmp
 mount -t tmpfs run /run
+mkdir -p ${GUEST_PROJECT} && mount --bind ${shellQuote(PROJECT)} ${GUEST_PROJECT}
+mount -t tmpfs -o mode=1777 tmp /tmp
 mkdir -p /dev/shm && mount -t tmpfs shm /dev/shm
 ${modules.map((m) => `insmod ${shellQuote(m)} 2>/dev/null`).join('\n')}
-[ -e /dev/mapper/control ] || { echo "sandbox: device-mapper did not come up" >&2; echo 125 > ${shellQuote(statusFile)}; sync; poweroff -f; }
+[ -e /dev/mapper/control ] || { echo "sandbox: device-mapper did not come up" >&2; echo 125 > ${shellQuote(guestPath(statusFile))}; sync; poweroff -f; }
 ${run.udev ? '/lib/systemd/systemd-udevd --daemon && udevadm trigger --action=add && udevadm settle' : ''}
-cd ${shellQuote(run.cwd)} && /bin/sh -c ${shellQuote(run.command)}
-echo $? > ${shellQuote(statusFile)}
+cd ${shellQuote(guestPath(run.cwd))} && /bin/sh -c ${shellQuote(run.command)}
+echo $? > ${shellQuote(guestPath(statusFile))}
 sync
 poweroff -f
 `

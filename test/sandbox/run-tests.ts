@@ -3,7 +3,7 @@
 // `N passed, N failed, N skipped` and exits non-zero if anything failed.
 import { existsSync, readFileSync, rmSync } from 'node:fs'
 import { join, resolve } from 'node:path'
-import { runInGuest } from './guest'
+import { guestPath, runInGuest } from './guest'
 import { runFiles, summaryLine, testFiles, type Counts } from './tap-runner'
 
 const BUILD = resolve(__dirname, '..')          // build/test
@@ -23,7 +23,7 @@ async function kernelTests(): Promise<Counts> {
   const status = await runInGuest({
     command: `node build/test/sandbox/guest-tests.js ${filter ?? ''}`,
     cwd: PROJECT,
-    env: { DEVMAPPER_SUMMARY: summary },
+    env: { DEVMAPPER_SUMMARY: guestPath(summary) },
   })
   if (!existsSync(summary)) {
     return { passed: 0, failed: 1, skipped: 0, failures: [`sandbox: the guest exited with ${status} and reported no results`] }
