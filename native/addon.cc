@@ -13,6 +13,7 @@
 
 #include "convert.h"
 #include "request.h"
+#include "udev.h"
 
 namespace dm {
 
@@ -223,6 +224,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
     commands.Set(kCommands[i].method, c);
   }
   exports.Set("commands", commands);
+  exports.Set("udev", UdevExports(env));
   return exports;
 }
 

@@ -3,8 +3,10 @@
 import { readdirSync } from 'node:fs'
 import { DmError, invalid } from './errors'
 import { Flags } from './flags'
-import { native, type BatchResult, type NativeControl, type NativeReply, type NativeRequest } from './native'
+import { native, type BatchRequest, type BatchResult, type NativeControl, type NativeReply, type NativeRequest } from './native'
+import { nodePath } from './nodes'
 import { fromKernel, toNativeTargets, toRawTargets, type RawTarget, type TableInput } from './table'
+import { UdevSync, type UdevCallOptions, type UdevMode } from './udev'
 import { checkName, checkParams, checkSectors, checkUint, checkUuid } from './validate'
 
 /** A device: its name, or `{ uuid }`, or `{ major, minor }`. */
@@ -29,6 +31,8 @@ export interface DeviceInfo {
   activeTable: boolean
   inactiveTable: boolean
   deferredRemove: boolean
+  /** the node to open: /dev/mapper/<name> (made by udev or by devmapper, see the `udev` option) */
+  path: string
 }
 
 export interface ListedDevice {
@@ -39,12 +43,12 @@ export interface ListedDevice {
   eventNr?: number
 }
 
-export interface CreateOptions {
+export interface CreateOptions extends UdevCallOptions {
   uuid?: string
   readOnly?: boolean
 }
 
-export interface RemoveOptions {
+export interface RemoveOptions extends UdevCallOptions {
   /** remove at last close instead of failing with EBUSY while open */
   deferred?: boolean
   /** EBUSY retries before giving up (default from the DeviceMapper options, 10) */
@@ -70,6 +74,10 @@ export interface DeviceMapperOptions {
   removeRetries?: number
   /** first EBUSY backoff delay in ms, doubled per retry up to 500 ms (default 10) */
   removeRetryDelayMs?: number
+  /** who makes /dev/mapper/<name>: 'auto' (default: udev if running, else devmapper), 'udev', 'manual', 'none' */
+  udev?: UdevMode
+  /** longest wait for udev to confirm a resume, remove or rename, in ms (default 30000) */
+  udevTimeoutMs?: number
 }
 
 type Target = RawTarget & Record<string, unknown>
@@ -95,6 +103,7 @@ function toInfo(r: NativeReply): DeviceInfo {
     activeTable: (r.flags & Flags.ACTIVE_PRESENT) !== 0,
     inactiveTable: (r.flags & Flags.INACTIVE_PRESENT) !== 0,
     deferredRemove: (r.flags & Flags.DEFERRED_REMOVE) !== 0,
+    path: nodePath(r.name),
   }
 }
 
@@ -144,11 +153,13 @@ export class DeviceMapper {
   readonly #control: NativeControl
   readonly #removeRetries: number
   readonly #removeDelay: number
+  readonly #udev: UdevSync
 
   constructor(options: DeviceMapperOptions = {}) {
     this.#control = new native.Control(options.controlPath ?? '/dev/mapper/control')
     this.#removeRetries = checkUint(options.removeRetries ?? 10, 'DeviceMapper', 'removeRetries', 1000)
     this.#removeDelay = checkUint(options.removeRetryDelayMs ?? 10, 'DeviceMapper', 'removeRetryDelayMs', 60_000)
+    this.#udev = new UdevSync(options.udev, options.udevTimeoutMs)
   }
 
   /** Closes the control fd; a later call reopens it. Calls in flight finish on the old fd. */
@@ -197,7 +208,9 @@ export class DeviceMapper {
    */
   async create(name: string, table: TableInput, options: CreateOptions = {}): Promise<DeviceInfo> {
     const plan = this.#createPlan(name, table, options)
-    const results = await this.#control.batch(plan)
+    const t = this.#udev.begin('create', name, options.udevFlags, { node: 'add' })
+    plan[2].eventNr = t.eventNr
+    const results = await this.#udev.run(t, () => this.#control.batch(plan), (r) => r[2])
     const failed = this.#createFailure(results)
     if (failed === undefined) return toInfo(results[2] as NativeReply)
     if (failed.index > 0) {
@@ -210,7 +223,10 @@ export class DeviceMapper {
     throw failed.error
   }
   createSync(name: string, table: TableInput, options: CreateOptions = {}): DeviceInfo {
-    const results = this.#control.batchSync(this.#createPlan(name, table, options))
+    const plan = this.#createPlan(name, table, options)
+    const t = this.#udev.begin('create', name, options.udevFlags, { node: 'add' })
+    plan[2].eventNr = t.eventNr
+    const results = this.#udev.runSync(t, () => this.#control.batchSync(plan), (r) => r[2])
     const failed = this.#createFailure(results)
     if (failed === undefined) return toInfo(results[2] as NativeReply)
     if (failed.index > 0) {
@@ -223,7 +239,7 @@ export class DeviceMapper {
     throw failed.error
   }
 
-  #createPlan(name: string, table: TableInput, options: CreateOptions) {
+  #createPlan(name: string, table: TableInput, options: CreateOptions): BatchRequest[] {
     const op = 'create'
     checkName(name, op)
     if (options === null || typeof options !== 'object') throw invalid(op, 'options', 'must be an object', name)
@@ -272,11 +288,15 @@ export class DeviceMapper {
   }
 
   /** Resumes the device, swapping in the inactive table if one is loaded. */
-  async resume(device: DeviceRef): Promise<DeviceInfo> {
-    return toInfo(await this.#control.devSuspend(address(device, 'resume')))
+  async resume(device: DeviceRef, options: UdevCallOptions = {}): Promise<DeviceInfo> {
+    const req = address(device, 'resume')
+    const t = this.#udev.begin('resume', label(req), options.udevFlags, { node: 'add' })
+    return toInfo(await this.#udev.run(t, () => this.#control.devSuspend({ ...req, eventNr: t.eventNr })))
   }
-  resumeSync(device: DeviceRef): DeviceInfo {
-    return toInfo(this.#control.devSuspendSync(address(device, 'resume')))
+  resumeSync(device: DeviceRef, options: UdevCallOptions = {}): DeviceInfo {
+    const req = address(device, 'resume')
+    const t = this.#udev.begin('resume', label(req), options.udevFlags, { node: 'add' })
+    return toInfo(this.#udev.runSync(t, () => this.#control.devSuspendSync({ ...req, eventNr: t.eventNr })))
   }
 
   async suspend(device: DeviceRef, options: SuspendOptions = {}): Promise<DeviceInfo> {
@@ -302,7 +322,8 @@ export class DeviceMapper {
     const { req, retries } = this.#removeRequest(device, options)
     for (let attempt = 0; ; attempt++) {
       try {
-        await this.#control.devRemove(req)
+        const t = this.#udev.begin('remove', label(req), options.udevFlags, { node: 'remove' })
+        await this.#udev.run(t, () => this.#control.devRemove({ ...req, eventNr: t.eventNr }))
         return
       } catch (err) {
         if (!this.#retryRemove(err, attempt, retries)) throw this.#removeError(err, req)
@@ -314,7 +335,8 @@ export class DeviceMapper {
     const { req, retries } = this.#removeRequest(device, options)
     for (let attempt = 0; ; attempt++) {
       try {
-        this.#control.devRemoveSync(req)
+        const t = this.#udev.begin('remove', label(req), options.udevFlags, { node: 'remove' })
+        this.#udev.runSync(t, () => this.#control.devRemoveSync({ ...req, eventNr: t.eventNr }))
         return
       } catch (err) {
         if (!this.#retryRemove(err, attempt, retries)) throw this.#removeError(err, req)
@@ -351,11 +373,16 @@ export class DeviceMapper {
   }
 
   /** Renames the device. */
-  async rename(device: DeviceRef, newName: string): Promise<DeviceInfo> {
-    return toInfo(await this.#control.devRename(this.#renameRequest(device, newName)))
+  async rename(device: DeviceRef, newName: string, options: UdevCallOptions = {}): Promise<DeviceInfo> {
+    const req = this.#renameRequest(device, newName)
+    const t = this.#udev.begin('rename', label(req), options.udevFlags, { node: 'rename', from: req.name, to: req.data! })
+    // The kernel's reply names the device as addressed; the node to open is already the new one.
+    return { ...toInfo(await this.#udev.run(t, () => this.#control.devRename({ ...req, eventNr: t.eventNr }))), path: nodePath(req.data!) }
   }
-  renameSync(device: DeviceRef, newName: string): DeviceInfo {
-    return toInfo(this.#control.devRenameSync(this.#renameRequest(device, newName)))
+  renameSync(device: DeviceRef, newName: string, options: UdevCallOptions = {}): DeviceInfo {
+    const req = this.#renameRequest(device, newName)
+    const t = this.#udev.begin('rename', label(req), options.udevFlags, { node: 'rename', from: req.name, to: req.data! })
+    return { ...toInfo(this.#udev.runSync(t, () => this.#control.devRenameSync({ ...req, eventNr: t.eventNr }))), path: nodePath(req.data!) }
   }
 
   #renameRequest(device: DeviceRef, newName: string): NativeRequest {
