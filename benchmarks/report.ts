@@ -75,7 +75,7 @@ function table(head: string[], rows: string[][]): string {
 
 export function markdown(r: Report): string {
   const byName = new Map(r.workloads.map((w) => [w.name, w]))
-  const main = r.workloads.filter((w) => !['threadpool-hop', 'create64-concurrent'].includes(w.name))
+  const main = r.workloads.filter((w) => !['threadpool-hop', 'create64-concurrent', 'list-1000-regrow'].includes(w.name))
   const d = (w: Report['workloads'][number], k: DriverName): number | undefined => w.drivers[k]?.us
   const out: string[] = []
   out.push(
@@ -121,6 +121,10 @@ export function markdown(r: Report): string {
         }),
       ),
     )
+    const regrow = byName.get('list-1000-regrow')?.drivers['raw-c']?.us
+    if (regrow !== undefined) {
+      out.push('', `Raw C listing 1,000 devices from a fresh 16 KiB buffer each call (doubling until it fits): ${fmt(regrow)} us.`)
+    }
   }
   const seq = byName.get('create64-sequential'), con = byName.get('create64-concurrent')
   if (seq && con) {

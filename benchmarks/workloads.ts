@@ -64,6 +64,10 @@ export const WORKLOADS: Workload[] = [
   },
   { name: 'list-1000', title: 'list, 1,000 devices present', opsPerIteration: 1, drivers: CHEAP, needsFill: true, policy: { ...FAST, warmup: 20, budgetMs: 1500 } },
   {
+    name: 'list-1000-regrow', title: 'list, 1,000 devices, buffer from 16 KiB each call (diagnostic)', opsPerIteration: 1,
+    drivers: ['raw-c'], needsFill: true, policy: { ...FAST, warmup: 20 },
+  },
+  {
     name: 'status-all-1000', title: 'status of all 1,000 devices', opsPerIteration: 1, drivers: CHEAP, needsFill: true,
     policy: { warmup: 1, minIters: 5, maxIters: 200, budgetMs: 2000 },
   },

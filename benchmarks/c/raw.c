@@ -87,6 +87,12 @@ static int op_create_linear(int i) {
 static int op_info(int i) { (void)i; return simple(DM_DEV_STATUS, fixture("BENCH_ONE"), 0); }
 static int op_status(int i) { (void)i; return with_reply(DM_TABLE_STATUS, fixture("BENCH_ONE"), 0); }
 static int op_list(int i) { (void)i; return with_reply(DM_LIST_DEVICES, NULL, DM_UUID_FLAG); }
+// Diagnostic: the same list, but starting from 16 KiB every call and doubling, as a stateless request path does.
+static int op_list_regrow(int i) {
+  (void)i;
+  buf_size = 16 * 1024;
+  return op_list(0);
+}
 
 static int op_status_all(int i) {
   (void)i;
@@ -149,6 +155,7 @@ static const struct workload workloads[] = {
     {"info", op_info, NULL},
     {"status", op_status, NULL},
     {"list-1000", op_list, NULL},
+    {"list-1000-regrow", op_list_regrow, NULL},
     {"status-all-1000", op_status_all, NULL},
     {"thin", op_thin, NULL},
     {"snapshot", op_snapshot, after_snapshot},
