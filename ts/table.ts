@@ -1,6 +1,7 @@
 // Tables: the typed/raw target objects users write, dmsetup's text form, and the conversion to what the kernel
 // is sent. Typed targets (linear, thin-pool, ...) register a TargetType in ./targets; unknown types stay raw.
-import { invalid } from './errors'
+import { DmError, invalid } from './errors'
+import { Flags } from './flags'
 import type { NativeTarget } from './native'
 import { checkParams, checkSectors, checkTargetType } from './validate'
 
@@ -30,12 +31,20 @@ export type TableInput = string | readonly TargetInput[]
 /** One target type's table builder and parsers. */
 export interface TargetType {
   type: string
-  /** the constructor's parameter string for a typed target; throws a DmError naming a bad field */
-  build(target: TargetInput, operation: string): string
-  /** typed fields read back from the kernel's table line */
+  /**
+   * The constructor's parameter string for a typed target; throws a DmError naming a bad field. `at` says
+   * where the target sits (`table[2]`) and which device it is for, so the error names `table[2].chunkSize`.
+   */
+  build(target: TargetInput, operation: string, at?: { operation: string; field?: string; device?: string }): string
+  /** typed fields read back from the kernel's table line; {} when the line does not parse */
   parseParams?(params: string): Record<string, unknown>
   /** typed fields of the kernel's status line */
   parseStatus?(params: string): Record<string, unknown>
+  /**
+   * For targets whose table line holds a secret (crypt keys): the params with the secret masked. Such tables
+   * are loaded and read with DM_SECURE_DATA_FLAG, and their raw `params` are hidden from printing.
+   */
+  redact?(params: string): string
 }
 
 const registry = new Map<string, TargetType>()
@@ -67,11 +76,47 @@ export function parseTable(text: string, operation = 'parseTable', device = ''):
   return out
 }
 
-/** dmsetup's text form of a table, one target per line. */
-export function formatTable(table: readonly TargetInput[]): string {
+/**
+ * Parses dmsetup's text form into typed targets where the type is registered. A known target comes back
+ * without `params` when its typed fields rebuild the exact same line; otherwise `params` is kept next to
+ * whatever fields were read, so formatTable(parseTypedTable(text)) reproduces the text either way.
+ */
+export function parseTypedTable(text: string, operation = 'parseTypedTable', device = ''): (TargetInput & RawTarget)[] {
+  return parseTable(text, operation, device).map((raw) => {
+    const def = registry.get(raw.type)
+    if (!def?.parseParams) return raw
+    const fields = def.parseParams(raw.params)
+    const { start, length, type } = raw
+    const typed: TargetInput = { ...fields, start, length, type }
+    let rebuilt: string | undefined
+    try {
+      rebuilt = def.build(typed, operation, { operation, device })
+    } catch (err) {
+      if (!(err instanceof DmError)) throw err
+    }
+    return (rebuilt === raw.params ? typed : { ...fields, ...raw }) as TargetInput & RawTarget
+  })
+}
+
+export interface FormatOptions {
+  /** print crypt keys (default: masked, as `dmsetup table` does without --showkeys) */
+  showKeys?: boolean
+}
+
+/** dmsetup's text form of a table, one target per line. Secrets (crypt keys) are masked unless `showKeys`. */
+export function formatTable(table: readonly TargetInput[], options: FormatOptions = {}): string {
   return toRawTargets(table, 'formatTable', '')
-    .map((t) => `${t.start} ${t.length} ${t.type}${t.params ? ` ${t.params}` : ''}`)
+    .map((t) => {
+      const redact = options.showKeys ? undefined : registry.get(t.type)?.redact
+      const params = redact ? redact(t.params) : t.params
+      return `${t.start} ${t.length} ${t.type}${params ? ` ${params}` : ''}`
+    })
     .join('\n')
+}
+
+/** DM_SECURE_DATA_FLAG when a table holds secrets, so the kernel wipes its copies of the ioctl buffer. */
+export function secureDataFlag(targets: readonly RawTarget[]): number {
+  return targets.some((t) => registry.get(t.type)?.redact) ? Flags.SECURE_DATA : 0
 }
 
 /** Validates a table and resolves typed targets to raw ones: contiguous from sector 0, positive lengths. */
@@ -93,7 +138,7 @@ export function toRawTargets(table: TableInput, operation: string, device: strin
     if (t.params !== undefined) params = checkParams(t.params, operation, `${f}.params`, device)
     else {
       const def = registry.get(type)
-      params = def ? def.build({ ...t, start, length }, operation) : ''
+      params = def ? def.build({ ...t, start, length }, operation, { operation, field: f, device }) : ''
       checkParams(params, operation, `${f}.params`, device)
     }
     next = start + length
@@ -113,5 +158,9 @@ export function fromKernel(t: NativeTarget, kind: 'table' | 'status'): RawTarget
   const def = registry.get(t.type)
   const parse = kind === 'table' ? def?.parseParams : def?.parseStatus
   if (!parse) return raw
-  return { ...parse(raw.params), ...raw }
+  const out = { ...parse(raw.params), ...raw }
+  // A secret-bearing line stays readable as `.params` (and reloads as is) but is left out of console.log,
+  // util.inspect and JSON.stringify.
+  if (kind === 'table' && def?.redact) Object.defineProperty(out, 'params', { enumerable: false })
+  return out
 }

@@ -1,0 +1,106 @@
+// snapshot-origin `<origin>`; snapshot and snapshot-merge `<origin> <cow> <P|PO|N> <chunk sectors>
+// [<#features> discard_zeroes_cow [discard_passdown_origin]]` (drivers/md/dm-snap.c). Snapshot status:
+// `<allocated>/<total> <metadata>` in sectors, or Invalid, Overflow, Merge failed, Unknown.
+import type { TargetType } from '../table'
+import { Checker, argGroup, join, lenient, type BlockDevice } from './common'
+
+export type SnapshotOriginTarget = { start?: number; length: number; type: 'snapshot-origin'; origin: BlockDevice }
+export type Persistence = 'P' | 'PO' | 'N'
+export type SnapshotFeature = 'discard_zeroes_cow' | 'discard_passdown_origin'
+export type SnapshotTarget = {
+  start?: number
+  length: number
+  type: 'snapshot' | 'snapshot-merge'
+  origin: BlockDevice
+  cow: BlockDevice
+  /** P: persistent COW, PO: persistent with overflow reporting, N: transient */
+  persistent: Persistence
+  /** sectors, a power of 2 (0 with P/PO: use the chunk size stored on an existing COW device) */
+  chunkSize: number
+  features?: SnapshotFeature[]
+}
+export type SnapshotParams = { origin: string; cow: string; persistent: Persistence; chunkSize: number; features: SnapshotFeature[] }
+export type SnapshotStatus =
+  | { state: 'active'; allocatedSectors: number; totalSectors: number; metadataSectors: number; merged?: boolean }
+  | { state: 'invalid' | 'overflow' | 'merge failed' | 'unknown'; text?: string }
+
+const FEATURES: readonly SnapshotFeature[] = ['discard_zeroes_cow', 'discard_passdown_origin']
+
+export const snapshotOriginType: TargetType = {
+  type: 'snapshot-origin',
+  build(target, operation, at) {
+    return new Checker(target, at ?? { operation }).device(target.origin, 'origin')
+  },
+  parseParams: lenient((t) => {
+    const origin = t.next()
+    return origin !== undefined && t.done ? { origin } : undefined
+  }),
+  parseStatus: () => ({}),
+}
+
+function snapshotKind(type: 'snapshot' | 'snapshot-merge'): TargetType {
+  return {
+    type,
+    build(target, operation, at) {
+      const c = new Checker(target, at ?? { operation })
+      const persistent = c.oneOf(target.persistent, 'persistent', type === 'snapshot' ? ['P', 'PO', 'N'] : ['P', 'PO'])
+      const chunk = c.uint(target.chunkSize, 'chunkSize', 0, 2 ** 31)
+      if (chunk === 0 ? persistent === 'N' : (chunk & (chunk - 1)) !== 0) {
+        throw c.fail('chunkSize', `must be a power of 2 (or 0 with a persistent COW device), got ${chunk}`)
+      }
+      const features = c.words(target.features, 'features')
+      features.forEach((f, i) => c.oneOf(f, `features[${i}]`, FEATURES))
+      if (new Set(features).size !== features.length) throw c.fail('features', 'must not repeat a feature')
+      if (features.includes('discard_passdown_origin') && !features.includes('discard_zeroes_cow')) {
+        throw c.fail('features', "'discard_passdown_origin' needs 'discard_zeroes_cow'")
+      }
+      return join(c.device(target.origin, 'origin'), c.device(target.cow, 'cow'), persistent, chunk, argGroup(features, false))
+    },
+    parseParams: lenient((t): SnapshotParams | undefined => {
+      const [origin, cow, persistent] = [t.next(), t.next(), t.next()]
+      const chunkSize = t.num()
+      if (origin === undefined || cow === undefined || chunkSize === undefined) return undefined
+      if (persistent !== 'P' && persistent !== 'PO' && persistent !== 'N') return undefined
+      const features = t.done ? [] : t.group()
+      if (features === undefined || !t.done) return undefined
+      return { origin, cow, persistent, chunkSize, features: features as SnapshotFeature[] }
+    }),
+    parseStatus(params: string): SnapshotStatus {
+      const text = params.trim()
+      const m = /^(\d+)\/(\d+)\s+(\d+)$/.exec(text)
+      if (m) {
+        const [allocatedSectors, totalSectors, metadataSectors] = [Number(m[1]), Number(m[2]), Number(m[3])]
+        const out: SnapshotStatus = { state: 'active', allocatedSectors, totalSectors, metadataSectors }
+        // a merge is complete once only metadata is left in the COW device
+        if (type === 'snapshot-merge') out.merged = allocatedSectors === metadataSectors
+        return out
+      }
+      const state = ({ Invalid: 'invalid', Overflow: 'overflow', 'Merge failed': 'merge failed' } as const)[text as 'Invalid']
+      return state ? { state } : { state: 'unknown', text }
+    },
+  }
+}
+
+export const snapshotType = snapshotKind('snapshot')
+export const snapshotMergeType = snapshotKind('snapshot-merge')
+
+export function snapshotOrigin(length: number, origin: BlockDevice): SnapshotOriginTarget {
+  return { length, type: 'snapshot-origin', origin }
+}
+
+export function snapshot(
+  length: number,
+  origin: BlockDevice,
+  cow: BlockDevice,
+  options: { persistent?: Persistence; chunkSize?: number; features?: SnapshotFeature[]; merge?: boolean } = {},
+): SnapshotTarget {
+  return {
+    length,
+    type: options.merge ? 'snapshot-merge' : 'snapshot',
+    origin,
+    cow,
+    persistent: options.persistent ?? 'P',
+    chunkSize: options.chunkSize ?? 16,
+    features: options.features ?? [],
+  }
+}

@@ -1,0 +1,31 @@
+// zero (reads zeroes, discards writes) and error (fails all I/O): no arguments, no status.
+import type { TargetType } from '../table'
+import { Checker } from './common'
+
+export type ZeroTarget = { start?: number; length: number; type: 'zero' }
+export type ErrorTarget = { start?: number; length: number; type: 'error' }
+
+function noArgs(type: string): TargetType {
+  return {
+    type,
+    build(target, operation, at) {
+      const c = new Checker(target, at ?? { operation })
+      const extra = Object.keys(target).filter((k) => !['start', 'length', 'type', 'params'].includes(k))
+      if (extra.length > 0) throw c.fail(extra[0], `is not a field of a ${type} target (it takes no arguments)`)
+      return ''
+    },
+    parseParams: () => ({}),
+    parseStatus: () => ({}),
+  }
+}
+
+export const zeroType = noArgs('zero')
+export const errorType = noArgs('error')
+
+export function zero(length: number): ZeroTarget {
+  return { length, type: 'zero' }
+}
+
+export function error(length: number): ErrorTarget {
+  return { length, type: 'error' }
+}
