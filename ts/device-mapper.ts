@@ -5,7 +5,7 @@ import { DmError, invalid } from './errors'
 import { Flags } from './flags'
 import { native, type BatchRequest, type BatchResult, type NativeControl, type NativeReply, type NativeRequest } from './native'
 import { nodePath } from './nodes'
-import { fromKernel, toNativeTargets, toRawTargets, type RawTarget, type TableInput } from './table'
+import { fromKernel, secureDataFlag, toNativeTargets, toRawTargets, type RawTarget, type TableInput } from './table'
 import { UdevSync, type UdevCallOptions, type UdevMode } from './udev'
 import { checkName, checkParams, checkSectors, checkUint, checkUuid } from './validate'
 
@@ -244,11 +244,12 @@ export class DeviceMapper {
     checkName(name, op)
     if (options === null || typeof options !== 'object') throw invalid(op, 'options', 'must be an object', name)
     const uuid = options.uuid === undefined ? undefined : checkUuid(options.uuid, op, name)
-    const targets = toNativeTargets(toRawTargets(table, op, name))
+    const raw = toRawTargets(table, op, name)
+    const targets = toNativeTargets(raw)
     const ro = options.readOnly ? Flags.READONLY : 0
     return [
       { cmd: cmd.devCreate.nr, name, uuid, flags: ro },
-      { cmd: cmd.tableLoad.nr, name, targets, flags: ro },
+      { cmd: cmd.tableLoad.nr, name, targets, flags: ro | secureDataFlag(raw) },
       { cmd: cmd.devSuspend.nr, name },
     ]
   }
@@ -275,8 +276,8 @@ export class DeviceMapper {
 
   #loadRequest(device: DeviceRef, table: TableInput, options: { readOnly?: boolean }): NativeRequest {
     const req = address(device, 'load')
-    const targets = toNativeTargets(toRawTargets(table, 'load', label(req)))
-    return { ...req, targets, flags: options.readOnly ? Flags.READONLY : 0 }
+    const raw = toRawTargets(table, 'load', label(req))
+    return { ...req, targets: toNativeTargets(raw), flags: (options.readOnly ? Flags.READONLY : 0) | secureDataFlag(raw) }
   }
 
   /** Drops the inactive table. */
@@ -439,7 +440,8 @@ export class DeviceMapper {
   }
 
   #tableRequest(device: DeviceRef, options: { inactive?: boolean }): NativeRequest {
-    const flags = Flags.STATUS_TABLE | (options.inactive ? Flags.QUERY_INACTIVE_TABLE : 0)
+    // SECURE_DATA: a crypt table carries its key; the kernel then wipes its copy of the reply
+    const flags = Flags.STATUS_TABLE | Flags.SECURE_DATA | (options.inactive ? Flags.QUERY_INACTIVE_TABLE : 0)
     return { ...address(device, 'table'), flags }
   }
 
@@ -481,7 +483,8 @@ export class DeviceMapper {
     checkSectors(sector, 'message', 'sector', dev)
     checkParams(text, 'message', 'text', dev)
     if (text.trim() === '') throw invalid('message', 'text', 'must not be empty', dev)
-    return { ...req, sector, data: text }
+    // crypt's `key set <key>` carries a key: have the kernel wipe its copy
+    return { ...req, sector, data: text, flags: /^\s*key\s/.test(text) ? Flags.SECURE_DATA : 0 }
   }
 
   /**

@@ -16,3 +16,6 @@ export { formatTable, parseTable, registerTargetType, targetType } from './table
 export type { RawTarget, TableInput, TargetInput, TargetType } from './table'
 export { UdevFlags } from './udev'
 export type { UdevCallOptions, UdevMode } from './udev'
+export { parseTypedTable } from './table'
+export type { FormatOptions } from './table'
+export * from './targets'
