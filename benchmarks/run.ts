@@ -1,6 +1,7 @@
 // `npm run bench [-- --json] [--trials N] [--only w1,w2]`: compiles the C drivers on the host into
 // build/benchmarks/bin, boots the sandbox kernel, runs every trial inside it (benchmarks/guest.ts), and prints
-// the tables (or, with --json, the report as JSON). The raw guest results are kept in build/benchmarks/.
+// the tables (or, with --json, the report as JSON). The guest's raw results and the report are kept in
+// build/benchmarks/; `--from <report.json or raw-results.json>` prints saved results again without a run.
 import { execFileSync } from 'node:child_process'
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
@@ -30,11 +31,24 @@ function compileC(): void {
   gcc('libdm', 'libdm.c', ['-ldevmapper'])
 }
 
+function print(report: ReturnType<typeof buildReport>, json: boolean): void {
+  print(report, json)
+}
+
 async function main(): Promise<void> {
   const json = process.argv.includes('--json')
+  const from = option('--from')
+  if (from) {
+    // a saved report, or the guest's raw results (rebuilt with the current report code)
+    const saved = JSON.parse(readFileSync(from, 'utf8')) as ReturnType<typeof buildReport> | RawResults
+    return print('environment' in saved ? saved : buildReport(saved), json)
+  }
   compileC()
   const rawFile = join(OUT_DIR, 'raw-results.json')
   rmSync(rawFile, { force: true })
+  // Other processes on the host slow the guest down; the load average goes into the report.
+  const loadavg = (): string => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')
+  const before = loadavg()
   process.stderr.write('bench: booting the sandbox kernel; the whole run takes several minutes\n')
   const status = await runInGuest({
     command: 'node build/benchmarks/guest.js',
@@ -43,9 +57,9 @@ async function main(): Promise<void> {
     timeoutMs: 30 * 60_000,
   })
   if (status !== 0 || !existsSync(rawFile)) throw new Error(`the benchmark run in the guest failed (status ${status})`)
-  const report = buildReport(JSON.parse(readFileSync(rawFile, 'utf8')) as RawResults)
+  const report = buildReport(JSON.parse(readFileSync(rawFile, 'utf8')) as RawResults, { before, after: loadavg() })
   writeFileSync(join(OUT_DIR, 'report.json'), JSON.stringify(report, null, 2))
-  process.stdout.write(json ? JSON.stringify(report, null, 2) + '\n' : markdown(report) + '\n')
+  print(report, json)
 }
 
 main().catch((err: Error) => {
