@@ -12,6 +12,7 @@
 #include <napi.h>
 
 #include "convert.h"
+#include "poll.h"
 #include "request.h"
 #include "udev.h"
 
@@ -213,6 +214,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   Napi::Function control = Control::Define(env);
   state->controlClass = Napi::Persistent(control);
   exports.Set("Control", control);
+  exports.Set("Poller", DefinePoller(env));
   exports.Set("setErrorClass", Napi::Function::New(env, SetErrorClass, "setErrorClass"));
   Napi::Object commands = Napi::Object::New(env);
   for (unsigned i = 0; i < CMD_COUNT; i++) {

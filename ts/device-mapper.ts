@@ -2,12 +2,15 @@
 // Every request is validated here before the native layer sends it; kernel failures arrive as DmError.
 import { readdirSync } from 'node:fs'
 import { DmError, invalid } from './errors'
+import { EventPoller } from './event-poller'
 import { Flags } from './flags'
 import { native, type BatchRequest, type BatchResult, type NativeControl, type NativeReply, type NativeRequest } from './native'
 import { nodePath } from './nodes'
 import { fromKernel, secureDataFlag, toNativeTargets, toRawTargets, type RawTarget, type TableInput } from './table'
 import { UdevSync, type UdevCallOptions, type UdevMode } from './udev'
+import { ThinPool } from './thin-pool'
 import { checkName, checkParams, checkSectors, checkUint, checkUuid } from './validate'
+import { DeviceWatch, type WatchOptions } from './watch'
 
 /** A device: its name, or `{ uuid }`, or `{ major, minor }`. */
 export type DeviceRef = string | { name: string } | { uuid: string } | { major: number; minor: number }
@@ -153,12 +156,15 @@ export class DeviceMapper {
   readonly #control: NativeControl
   readonly #removeRetries: number
   readonly #removeDelay: number
+  readonly #controlPath: string
+  #events: EventPoller | undefined
   readonly #udev: UdevSync
 
   constructor(options: DeviceMapperOptions = {}) {
     this.#control = new native.Control(options.controlPath ?? '/dev/mapper/control')
     this.#removeRetries = checkUint(options.removeRetries ?? 10, 'DeviceMapper', 'removeRetries', 1000)
     this.#removeDelay = checkUint(options.removeRetryDelayMs ?? 10, 'DeviceMapper', 'removeRetryDelayMs', 60_000)
+    this.#controlPath = options.controlPath ?? '/dev/mapper/control'
     this.#udev = new UdevSync(options.udev, options.udevTimeoutMs)
   }
 
@@ -488,13 +494,15 @@ export class DeviceMapper {
   }
 
   /**
-   * Resolves when the device's event counter moves past `eventNr` (default: its current value), with the
-   * device's info at that moment.
+   * Resolves when the device's event counter moves past `eventNr` (default: its value at the call), with the
+   * device's info at that moment. Waits on the poll handle of watch(), not in a thread-pool worker; `signal`
+   * cancels the wait (rejecting with its reason).
    */
-  async waitEvent(device: DeviceRef, eventNr?: number): Promise<DeviceInfo> {
+  async waitEvent(device: DeviceRef, eventNr?: number | { eventNr?: number; signal?: AbortSignal }): Promise<DeviceInfo> {
     const req = address(device, 'waitEvent')
-    const last = eventNr ?? (await this.#control.devStatus(req)).eventNr
-    return toInfo(await this.#control.devWait({ ...req, eventNr: checkUint(last, 'waitEvent', 'eventNr', 0xffffffff, label(req)) }))
+    const opts = typeof eventNr === 'object' && eventNr !== null ? eventNr : { eventNr }
+    const last = opts.eventNr === undefined ? undefined : checkUint(opts.eventNr, 'waitEvent', 'eventNr', 0xffffffff, label(req))
+    return toInfo(await this.#eventPoller().waitFor(req, last, opts.signal, label(req)))
   }
   waitEventSync(device: DeviceRef, eventNr?: number): DeviceInfo {
     const req = address(device, 'waitEvent')
@@ -508,6 +516,24 @@ export class DeviceMapper {
   }
   armPollSync(): void {
     this.#control.devArmPollSync()
+  }
+
+  /**
+   * Device events as an async iterator: `{ name, eventNr, previousEventNr, ... }` for every device whose event
+   * counter moved since watch() was called. Ends when `signal` aborts; never keeps the process alive on its own.
+   */
+  watch(options: WatchOptions = {}): DeviceWatch {
+    return new DeviceWatch(this.#eventPoller(), options)
+  }
+
+  #eventPoller(): EventPoller {
+    this.#events ??= new EventPoller(this.#controlPath)
+    return this.#events
+  }
+
+  /** A handle on the thin-pool device `name`: its messages, snapshots, resizing and status. */
+  thinPool(name: string): ThinPool {
+    return new ThinPool(this, name)
   }
 
   /** The control fd (opened if needed), for callers that poll it after armPoll(). */

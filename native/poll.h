@@ -1,0 +1,12 @@
+// Poller: a libuv poll handle on one fd, so device-mapper events (DM_DEV_ARM_POLL + POLLIN on the control fd)
+// arrive on the event loop without a blocked thread-pool worker, a thread of our own, or a timer.
+#pragma once
+
+#include <napi.h>
+
+namespace dm {
+
+// The Poller class for exports: new Poller(fd, onReadable(errno, events)), start(), stop(), ref(), unref(), close().
+Napi::Function DefinePoller(Napi::Env env);
+
+}  // namespace dm

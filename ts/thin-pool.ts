@@ -1,0 +1,255 @@
+// A handle on an active thin-pool device: its messages (create_thin, create_snap, delete, set_transaction_id,
+// reserve/release_metadata_snap) as typed calls, the suspend/resume dance around snapshots of an active origin,
+// and the table reloads that resize thin devices and grow the pool. Kernel errors pass through unchanged:
+// EEXIST (id in use), ENODATA (no such id), EBUSY (deleting an open thin device), EINVAL (transaction id
+// mismatch), EOPNOTSUPP (pool in read-only or fail mode).
+import { readFileSync } from 'node:fs'
+import type { DeviceMapper, DeviceRef } from './device-mapper'
+import { DmError, invalid } from './errors'
+import type { RawTarget } from './table'
+import { thinPoolType, type ThinPoolStatus as ThinPoolStatusFields } from './targets/thin-pool'
+import { checkName, checkSectors } from './validate'
+
+/** The kernel's MAX_DEV_ID: thin device ids are 24-bit. */
+export const MAX_THIN_ID = 0xffffff
+const MAX_TRANSACTION_ID = 0xffffffffffffffffn
+
+export interface SnapshotOptions {
+  /** the active thin device of the origin id: it is suspended around create_snap and resumed afterwards */
+  origin?: string
+}
+
+/** A transaction id: 64-bit, so a bigint beyond 2^53. */
+export type TransactionId = number | bigint
+
+/** The thin-pool target's status: its raw line plus the typed fields of the shared parser. */
+export type ThinPoolStatus = RawTarget & ThinPoolStatusFields
+
+/** A thin device id: an integer in 0..2^24-1, checked before any ioctl. */
+export function checkThinId(id: unknown, operation: string, field: string, pool = ''): number {
+  if (typeof id !== 'number' || !Number.isSafeInteger(id) || id < 0 || id > MAX_THIN_ID) {
+    throw invalid(operation, field, `must be a thin device id in 0..${MAX_THIN_ID} (24-bit), got ${String(id)}`, pool)
+  }
+  return id
+}
+
+/** A transaction id: a non-negative integer (number or bigint) below 2^64. */
+export function checkTransactionId(id: unknown, operation: string, field: string, pool = ''): bigint {
+  const ok =
+    (typeof id === 'number' && Number.isSafeInteger(id) && id >= 0) ||
+    (typeof id === 'bigint' && id >= 0n && id <= MAX_TRANSACTION_ID)
+  if (!ok) throw invalid(operation, field, `must be an integer in 0..2^64-1, got ${String(id)}`, pool)
+  return BigInt(id as number | bigint)
+}
+
+/** A block device's size in sectors from sysfs ('major:minor' as the kernel prints it), undefined if unknown. */
+function deviceSectors(dev: string | undefined): number | undefined {
+  if (dev === undefined || !/^\d+:\d+$/.test(dev)) return undefined
+  try {
+    return Number(readFileSync(`/sys/dev/block/${dev}/size`, 'utf8').trim())
+  } catch {
+    return undefined
+  }
+}
+
+/** Joins a failed operation's error with a cleanup error, keeping the first one's code. */
+function withCleanupError(error: unknown, cleanup: unknown, what: string): unknown {
+  if (error instanceof Error) {
+    error.message += `; ${what} also failed: ${(cleanup as Error).message}`
+    ;(error as Error & { cleanupError?: unknown }).cleanupError = cleanup
+  }
+  return error
+}
+
+export class ThinPool {
+  readonly name: string
+  readonly #dm: DeviceMapper
+
+  constructor(dm: DeviceMapper, name: string) {
+    this.#dm = dm
+    this.name = checkName(name, 'thinPool')
+  }
+
+  // ---- messages -----------------------------------------------------------------------------------------------
+
+  /** create_thin: a new, empty thin device `id` in the pool (activate it with a `thin` table). */
+  async createThin(id: number): Promise<void> {
+    await this.#dm.message(this.name, 0, this.#createThinText(id))
+  }
+  createThinSync(id: number): void {
+    this.#dm.messageSync(this.name, 0, this.#createThinText(id))
+  }
+  #createThinText(id: number): string {
+    return `create_thin ${checkThinId(id, 'createThin', 'id', this.name)}`
+  }
+
+  /**
+   * create_snap: thin device `id` becomes a snapshot of `originId`. When the origin is active, pass its device
+   * name as `origin`: it is suspended first (so its in-flight writes are in the metadata) and resumed
+   * afterwards, also when the message fails.
+   */
+  async createSnapshot(id: number, originId: number, options: SnapshotOptions = {}): Promise<void> {
+    const { text, origin } = this.#snapshotPlan(id, originId, options)
+    if (origin === undefined) {
+      await this.#dm.message(this.name, 0, text)
+      return
+    }
+    await this.#checkOrigin(origin, originId, await this.#dm.table(origin), await this.#dm.info(this.name))
+    await this.#dm.suspend(origin)
+    try {
+      await this.#dm.message(this.name, 0, text)
+    } catch (err) {
+      try {
+        await this.#dm.resume(origin)
+      } catch (cleanup) {
+        throw withCleanupError(err, cleanup, `resuming the origin ${origin}`)
+      }
+      throw err
+    }
+    await this.#dm.resume(origin)
+  }
+  createSnapshotSync(id: number, originId: number, options: SnapshotOptions = {}): void {
+    const { text, origin } = this.#snapshotPlan(id, originId, options)
+    if (origin === undefined) {
+      this.#dm.messageSync(this.name, 0, text)
+      return
+    }
+    this.#checkOrigin(origin, originId, this.#dm.tableSync(origin), this.#dm.infoSync(this.name))
+    this.#dm.suspendSync(origin)
+    try {
+      this.#dm.messageSync(this.name, 0, text)
+    } catch (err) {
+      try {
+        this.#dm.resumeSync(origin)
+      } catch (cleanup) {
+        throw withCleanupError(err, cleanup, `resuming the origin ${origin}`)
+      }
+      throw err
+    }
+    this.#dm.resumeSync(origin)
+  }
+
+  #snapshotPlan(id: number, originId: number, options: SnapshotOptions): { text: string; origin?: string } {
+    const op = 'createSnapshot'
+    const snap = checkThinId(id, op, 'id', this.name)
+    const from = checkThinId(originId, op, 'originId', this.name)
+    if (options === null || typeof options !== 'object') throw invalid(op, 'options', 'must be an object', this.name)
+    const origin = options.origin === undefined ? undefined : checkName(options.origin, op, 'origin')
+    return { text: `create_snap ${snap} ${from}`, origin }
+  }
+
+  /**
+   * Suspending the wrong device would let the real origin keep writing while the kernel copies its mappings:
+   * refuse unless `origin` is exactly `thin <this pool> <originId>`.
+   */
+  #checkOrigin(origin: string, originId: number, table: RawTarget[], pool: { major: number; minor: number }): void {
+    const params = table.length === 1 && table[0].type === 'thin' ? table[0].params.split(/\s+/) : []
+    if (params[0] !== `${pool.major}:${pool.minor}` || params[1] !== String(originId)) {
+      throw invalid(
+        'createSnapshot',
+        'origin',
+        `must be the active thin device of id ${originId} in pool ${this.name}, but its table is '${table.map((t) => `${t.type} ${t.params}`).join('; ')}'`,
+        origin,
+      )
+    }
+  }
+
+  /** delete: removes thin device `id` and frees its blocks. EBUSY while the device is active. */
+  async delete(id: number): Promise<void> {
+    await this.#dm.message(this.name, 0, `delete ${checkThinId(id, 'delete', 'id', this.name)}`)
+  }
+  deleteSync(id: number): void {
+    this.#dm.messageSync(this.name, 0, `delete ${checkThinId(id, 'delete', 'id', this.name)}`)
+  }
+
+  /** set_transaction_id: compare-and-set of the pool's 64-bit transaction id; EINVAL if `current` is wrong. */
+  async setTransactionId(current: TransactionId, next: TransactionId): Promise<void> {
+    await this.#dm.message(this.name, 0, this.#transactionText(current, next))
+  }
+  setTransactionIdSync(current: TransactionId, next: TransactionId): void {
+    this.#dm.messageSync(this.name, 0, this.#transactionText(current, next))
+  }
+  #transactionText(current: TransactionId, next: TransactionId): string {
+    const cur = checkTransactionId(current, 'setTransactionId', 'current', this.name)
+    const nxt = checkTransactionId(next, 'setTransactionId', 'next', this.name)
+    return `set_transaction_id ${cur} ${nxt}`
+  }
+
+  /** Holds a snapshot of the metadata so thin_ls/thin_dump --metadata-snap can read it while the pool runs. */
+  async reserveMetadataSnap(): Promise<void> {
+    await this.#dm.message(this.name, 0, 'reserve_metadata_snap')
+  }
+  reserveMetadataSnapSync(): void {
+    this.#dm.messageSync(this.name, 0, 'reserve_metadata_snap')
+  }
+
+  async releaseMetadataSnap(): Promise<void> {
+    await this.#dm.message(this.name, 0, 'release_metadata_snap')
+  }
+  releaseMetadataSnapSync(): void {
+    this.#dm.messageSync(this.name, 0, 'release_metadata_snap')
+  }
+
+  // ---- status ---------------------------------------------------------------------------------------------------
+
+  /** The thin-pool target's typed status. `noFlush` reads it without committing the metadata first. */
+  async status(options: { noFlush?: boolean } = {}): Promise<ThinPoolStatus> {
+    return this.#poolStatus(await this.#dm.status(this.name, options))
+  }
+  statusSync(options: { noFlush?: boolean } = {}): ThinPoolStatus {
+    return this.#poolStatus(this.#dm.statusSync(this.name, options))
+  }
+
+  #poolStatus(targets: RawTarget[]): ThinPoolStatus {
+    const t = targets.find((x) => x.type === 'thin-pool')
+    if (!t) {
+      throw new DmError({ message: `status ${this.name}: not a thin-pool device`, code: 'EINVAL', operation: 'status', device: this.name })
+    }
+    // dm.status() has merged the typed fields when the stock target types are registered; parse here otherwise.
+    if ('state' in t) return t as ThinPoolStatus
+    return { ...(thinPoolType.parseStatus!(t.params) as ThinPoolStatusFields), ...t }
+  }
+
+  // ---- resizing ------------------------------------------------------------------------------------------------
+
+  /**
+   * Grows (or, like the old `trim` message, shrinks) an active thin device of this pool: its table is reloaded
+   * with the new length and resumed. Shrinking only hides the tail (the kernel keeps its mappings, and growing
+   * again shows the old data): discard the tail first (blkdiscard) to give its blocks back to the pool.
+   */
+  async resizeThin(device: DeviceRef, sectors: number): Promise<void> {
+    const table = await this.#dm.table(device)
+    await this.#dm.load(device, this.#resized(table, 'thin', 'resizeThin', sectors))
+    await this.#dm.resume(device)
+  }
+
+  /**
+   * Grows the pool over its (already grown) data device: reloads the pool's own table with the new length and
+   * resumes it. Grow the data device first (resize the loop file and `losetup -c`, or reload and resume the
+   * device-mapper device under it); the kernel suspends and resumes the active thin devices itself.
+   */
+  async growData(sectors: number): Promise<void> {
+    const table = await this.#dm.table(this.name)
+    const grown = this.#resized(table, 'thin-pool', 'growData', sectors)
+    // A shorter pool table loads fine but then fails in resume, which leaves the pool suspended: refuse it here.
+    if (sectors < table[0].length) {
+      throw invalid('growData', 'sectors', `must be at least the pool's current ${table[0].length} sectors (pools do not shrink), got ${sectors}`, this.name)
+    }
+    // So does a table longer than the data device: grow that first.
+    const data = table[0].params.split(/\s+/)[1]
+    const dataSectors = deviceSectors(data)
+    if (dataSectors !== undefined && sectors > dataSectors) {
+      throw invalid('growData', 'sectors', `must fit the data device ${data} (${dataSectors} sectors): grow it first, got ${sectors}`, this.name)
+    }
+    await this.#dm.load(this.name, grown)
+    await this.#dm.resume(this.name)
+  }
+
+  #resized(table: RawTarget[], type: string, op: string, sectors: number): { length: number; type: string; params: string }[] {
+    checkSectors(sectors, op, 'sectors', this.name, 1)
+    if (table.length !== 1 || table[0].type !== type) {
+      throw invalid(op, 'device', `must have a single ${type} target, has ${table.map((t) => t.type).join(', ')}`, this.name)
+    }
+    return [{ length: sectors, type, params: table[0].params }]
+  }
+}
