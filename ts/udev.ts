@@ -2,6 +2,9 @@
 // - 'udev': libdm's cookie protocol, so the stock 55-dm.rules / 95-dm-notify.rules make /dev/mapper/<name> and
 //   tell us (`dmsetup udevcomplete <cookie>`) when they are done. The wait is bounded, and the semaphore is
 //   removed on every path, including timeouts and failed ioctls (leaked SysV semaphores have exhausted hosts).
+//   Once udev has confirmed, the node is checked and repaired if udev left it wrong (libdm's
+//   verify_udev_operations): a no-op when udev did its job, and the fix when a restarted udevd lost its
+//   database or rules disabled the link. UdevFlags.DISABLE_LIBRARY_FALLBACK turns the check off.
 // - 'manual': no udev; the library makes, moves and removes /dev/mapper/<name> itself (ts/nodes.ts) and tells any
 //   udev that might be running to keep its hands off (DISABLE_DM_RULES | DISABLE_SUBSYSTEM_RULES).
 // - 'none': neither; the caller manages nodes (devtmpfs always provides /dev/dm-<minor>).
@@ -101,11 +104,7 @@ export class UdevSync {
         device,
       })
     }
-    // Like libdm: if the rules are told not to make the link, the library makes the node itself unless the
-    // caller also said DISABLE_LIBRARY_FALLBACK.
-    const fallback = (flags & UdevFlags.DISABLE_DM_RULES) !== 0 && (flags & UdevFlags.DISABLE_LIBRARY_FALLBACK) === 0
-    const sent = flags | UdevFlags.PRIMARY_SOURCE | (fallback ? 0 : UdevFlags.DISABLE_LIBRARY_FALLBACK)
-    const made = udev.cookieCreate(sent)
+    const made = udev.cookieCreate(flags | UdevFlags.PRIMARY_SOURCE)
     if ('errno' in made) {
       if (this.mode === 'auto' && made.errno === constants.errno.ENOSYS) {
         this.#semaphores = false
@@ -118,7 +117,8 @@ export class UdevSync {
         device,
       })
     }
-    return { operation, device, eventNr: made.cookie >>> 0, semid: made.semid, nodes: fallback, action }
+    const verify = (flags & UdevFlags.DISABLE_LIBRARY_FALLBACK) === 0
+    return { operation, device, eventNr: made.cookie >>> 0, semid: made.semid, nodes: verify, action }
   }
 
   /**

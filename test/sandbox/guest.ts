@@ -62,7 +62,7 @@ mount -t tmpfs -o mode=1777 tmp /tmp
 mkdir -p /dev/shm && mount -t tmpfs shm /dev/shm
 ${modules.map((m) => `insmod ${shellQuote(m)} 2>/dev/null`).join('\n')}
 [ -e /dev/mapper/control ] || { echo "sandbox: device-mapper did not come up" >&2; echo 125 > ${shellQuote(guestPath(statusFile))}; sync; poweroff -f; }
-${run.udev ? '/lib/systemd/systemd-udevd --daemon && udevadm trigger --action=add && udevadm settle' : ''}
+${run.udev ? `/lib/systemd/systemd-udevd --daemon && udevadm trigger --action=add && udevadm settle || { echo "sandbox: systemd-udevd did not start" >&2; echo 125 > ${shellQuote(guestPath(statusFile))}; sync; poweroff -f; }` : ''}
 cd ${shellQuote(guestPath(run.cwd))} && /bin/sh -c ${shellQuote(run.command)}
 echo $? > ${shellQuote(guestPath(statusFile))}
 sync

@@ -1,6 +1,8 @@
 // `npm test`: unit tests on the host, then the kernel tests inside the User-Mode Linux sandbox (or, with
 // DEVMAPPER_TEST_ON_HOST=1 on a host that has device-mapper, directly on the host). Prints one closing line
-// `N passed, N failed, N skipped` and exits non-zero if anything failed.
+// `N passed, N failed, N skipped` and exits non-zero if anything failed. In the sandbox the kernel tests run twice:
+// in a guest without udev (devmapper makes /dev/mapper nodes itself) and in one running systemd-udevd with the
+// stock dmsetup rules (cookies); DEVMAPPER_UDEV=1 tells the tests which pass they are in.
 import { existsSync, readFileSync, rmSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { guestPath, runInGuest } from './guest'
@@ -10,20 +12,32 @@ const BUILD = resolve(__dirname, '..')          // build/test
 const PROJECT = resolve(BUILD, '..', '..')
 const filter = process.argv[2]
 
+function add(a: Counts, b: Counts): Counts {
+  return { passed: a.passed + b.passed, failed: a.failed + b.failed, skipped: a.skipped + b.skipped, failures: [...a.failures, ...b.failures] }
+}
+
 async function kernelTests(): Promise<Counts> {
   const files = testFiles(join(BUILD, 'kernel'), filter)
   if (process.env.DEVMAPPER_TEST_ON_HOST === '1') {
     if (!existsSync('/dev/mapper/control')) throw new Error('DEVMAPPER_TEST_ON_HOST=1 but this host has no /dev/mapper/control')
     process.stdout.write('# kernel tests: on this host (DEVMAPPER_TEST_ON_HOST=1)\n')
-    return runFiles(files)
+    return runFiles(files, { ...process.env, DEVMAPPER_UDEV: existsSync('/run/udev/control') ? '1' : '0' })
   }
-  process.stdout.write('# kernel tests: in the User-Mode Linux sandbox\n')
-  const summary = join(PROJECT, 'build', `kernel-summary-${process.pid}.json`)
+  const plain = await guestPass(false)
+  const udev = await guestPass(true)
+  process.stdout.write(`# kernel without udev: ${summaryLine(plain)}\n# kernel with udev: ${summaryLine(udev)}\n`)
+  return add(plain, { ...udev, failures: udev.failures.map((f) => `[udev] ${f}`) })
+}
+
+async function guestPass(udev: boolean): Promise<Counts> {
+  process.stdout.write(`# kernel tests: in the User-Mode Linux sandbox, ${udev ? 'with systemd-udevd' : 'without udev'}\n`)
+  const summary = join(PROJECT, 'build', `kernel-summary-${process.pid}-${udev ? 'udev' : 'plain'}.json`)
   rmSync(summary, { force: true })
   const status = await runInGuest({
     command: `node build/test/sandbox/guest-tests.js ${filter ?? ''}`,
     cwd: PROJECT,
-    env: { DEVMAPPER_SUMMARY: guestPath(summary) },
+    env: { DEVMAPPER_SUMMARY: guestPath(summary), DEVMAPPER_UDEV: udev ? '1' : '0' },
+    udev,
   })
   if (!existsSync(summary)) {
     return { passed: 0, failed: 1, skipped: 0, failures: [`sandbox: the guest exited with ${status} and reported no results`] }
@@ -38,12 +52,7 @@ async function main(): Promise<void> {
   process.stdout.write('# unit tests: on the host\n')
   const unit = await runFiles(testFiles(join(BUILD, 'unit'), filter))
   const kernel = await kernelTests()
-  const total: Counts = {
-    passed: unit.passed + kernel.passed,
-    failed: unit.failed + kernel.failed,
-    skipped: unit.skipped + kernel.skipped,
-    failures: [...unit.failures, ...kernel.failures],
-  }
+  const total = add(unit, kernel)
   process.stdout.write(`\n# unit: ${summaryLine(unit)}\n# kernel: ${summaryLine(kernel)}\n`)
   for (const f of total.failures) process.stdout.write(`# FAILED ${f}\n`)
   process.stdout.write(`${summaryLine(total)}\n`)
