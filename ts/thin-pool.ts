@@ -218,6 +218,7 @@ export class ThinPool {
    * again shows the old data): discard the tail first (blkdiscard) to give its blocks back to the pool.
    */
   async resizeThin(device: DeviceRef, sectors: number): Promise<void> {
+    checkSectors(sectors, 'resizeThin', 'sectors', this.name, 1)
     const table = await this.#dm.table(device)
     await this.#dm.load(device, this.#resized(table, 'thin', 'resizeThin', sectors))
     await this.#dm.resume(device)
@@ -229,6 +230,7 @@ export class ThinPool {
    * device-mapper device under it); the kernel suspends and resumes the active thin devices itself.
    */
   async growData(sectors: number): Promise<void> {
+    checkSectors(sectors, 'growData', 'sectors', this.name, 1)
     const table = await this.#dm.table(this.name)
     const grown = this.#resized(table, 'thin-pool', 'growData', sectors)
     // A shorter pool table loads fine but then fails in resume, which leaves the pool suspended: refuse it here.
