@@ -32,7 +32,7 @@ function compileC(): void {
 }
 
 function print(report: ReturnType<typeof buildReport>, json: boolean): void {
-  print(report, json)
+  process.stdout.write(json ? JSON.stringify(report, null, 2) + '\n' : markdown(report) + '\n')
 }
 
 async function main(): Promise<void> {
