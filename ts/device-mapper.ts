@@ -412,10 +412,14 @@ export class DeviceMapper {
 
   /** Removes every device-mapper device on the system that is not open. Meant for test sandboxes. */
   async removeAll(): Promise<void> {
+    const before = (await this.list()).map((d) => d.name)
     await this.#control.removeAll()
+    this.#udev.removedAll(before, (await this.list()).map((d) => d.name))
   }
   removeAllSync(): void {
+    const before = this.listSync().map((d) => d.name)
     this.#control.removeAllSync()
+    this.#udev.removedAll(before, this.listSync().map((d) => d.name))
   }
 
   // ---- queries ----------------------------------------------------------------------------------------------

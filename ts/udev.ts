@@ -167,6 +167,16 @@ export class UdevSync {
   }
 
   /**
+   * DM_REMOVE_ALL carries no cookie; in manual mode the nodes of the devices it removed go here.
+   * `before` and `after` are the device names listed around it.
+   */
+  removedAll(before: readonly string[], after: readonly string[]): void {
+    if (this.effectiveMode() !== 'manual') return
+    const left = new Set(after)
+    for (const name of before) if (!left.has(name)) removeNode(name)
+  }
+
+  /**
    * No uevent carries this cookie (the ioctl failed, never ran, or changed nothing), so nobody but us can hold
    * a reference: removing it is libdm's complete + drop + wait collapsed into one call.
    */

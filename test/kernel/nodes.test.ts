@@ -171,3 +171,16 @@ t.test('per-call udev flags are validated', async (t) => {
   await dm.remove(n, { udevFlags: UdevFlags.PRIVATE })
   t.ok(gone(info.path))
 })
+
+t.test('manual mode: removeAll takes the nodes of what it removed, and keeps the node of an open device', async (t) => {
+  const a = manual.createSync(name('all-a'), zero)
+  const b = await manual.create(name('all-b'), zero)
+  const held = manual.createSync(name('all-held'), zero)
+  const fd = openSync(held.path, 'r')
+  await manual.removeAll()
+  t.ok(gone(a.path) && gone(b.path), 'nodes of removed devices gone')
+  checkNode(t, held.path, held.major, held.minor, 'manual')
+  closeSync(fd)
+  manual.removeAllSync()
+  t.ok(gone(held.path), 'gone once it could be removed')
+})

@@ -36,7 +36,9 @@ async function guestPass(udev: boolean): Promise<Counts> {
   const status = await runInGuest({
     command: `node build/test/sandbox/guest-tests.js ${filter ?? ''}`,
     cwd: PROJECT,
-    env: { DEVMAPPER_SUMMARY: guestPath(summary), DEVMAPPER_UDEV: udev ? '1' : '0' },
+    // With udev every resume, remove and rename waits for the stock rules (two dmsetup spawns, ~0.15 s in UML),
+    // so a file making hundreds of devices needs more than tap's default 30 s per file.
+    env: { DEVMAPPER_SUMMARY: guestPath(summary), DEVMAPPER_UDEV: udev ? '1' : '0', ...(udev ? { TAP_TIMEOUT: '120' } : {}) },
     udev,
   })
   if (!existsSync(summary)) {
