@@ -12,8 +12,12 @@ export const INSTALL_COMMAND = `apt-get update && apt-get install -y ${SANDBOX_P
 
 /** Module names the tests need; each is loaded with its dependencies. Missing optional ones are skipped. */
 export const GUEST_MODULES = [
-  'dm-mod', 'loop', 'dm-zero', 'dm-snapshot', 'dm-thin-pool', 'dm-flakey', 'dm-delay', 'dm-crypt',
-  'dm-cache', 'dm-cache-smq', 'dm-verity', 'dm-mirror', 'dm-raid', 'dm-log-writes', 'dm-dust',
+  'dm-mod', 'loop', 'dm-zero', 'dm-snapshot', 'dm-thin-pool', 'dm-flakey', 'dm-delay',
+  // dm-crypt's dependency encrypted-keys needs the cbc cipher at load time; ecb and xts serve common ciphers
+  'cbc', 'ecb', 'xts', 'encrypted-keys', 'dm-crypt',
+  'dm-cache', 'dm-cache-smq', 'dm-verity', 'dm-mirror', 'dm-log-writes', 'dm-dust',
+  // dm-raid needs md's personalities for the levels it runs
+  'raid0', 'raid1', 'raid10', 'raid456', 'dm-raid',
 ]
 
 export interface SandboxKernel {
