@@ -89,7 +89,8 @@ Napi::Value CookieCreate(const Napi::CallbackInfo &info) {
   for (int attempt = 0; attempt < kCreateAttempts && err == EEXIST; attempt++) {
     uint16_t base = 0;
     while (base == 0) {
-      if (getrandom(&base, sizeof(base), 0) != sizeof(base)) base = static_cast<uint16_t>(rand());
+      // Never block on an unseeded pool (early boot): a cookie base needs to be unlikely to collide, not secret.
+      if (getrandom(&base, sizeof(base), GRND_NONBLOCK) != sizeof(base)) base = static_cast<uint16_t>(rand());
     }
     int semid = semget(static_cast<key_t>((kCookieMagic << 16) | base), 1, 0600 | IPC_CREAT | IPC_EXCL);
     if (semid < 0) {
