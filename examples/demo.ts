@@ -3,7 +3,7 @@
 import { execFileSync } from 'node:child_process'
 import { mkdtempSync, openSync, readSync, rmSync, closeSync, truncateSync, writeFileSync, writeSync } from 'node:fs'
 import { join } from 'node:path'
-import { DeviceMapper, type DeviceInfo } from '../ts'
+import { DeviceMapper, thin, thinPool, type DeviceInfo } from '../ts'
 
 const dm = new DeviceMapper()
 const MiB = 2048 // sectors
@@ -12,13 +12,13 @@ function losetup(file: string): string {
   return execFileSync('losetup', ['--find', '--show', file], { encoding: 'utf8' }).trim()
 }
 
-function show(title: string, info: DeviceInfo, status: { type: string; params: string }[]): void {
+function show(title: string, info: DeviceInfo, status: Record<string, unknown>[]): void {
   const state = info.suspended ? 'suspended' : 'active'
-  console.log(`\n${title}: ${info.name}  (/dev/dm-${info.minor}, ${info.major}:${info.minor}, ${state}, open ${info.openCount}, events ${info.eventNr})`)
+  console.log(`\n${title}: ${info.name}  (${info.path}, ${info.major}:${info.minor}, ${state}, open ${info.openCount}, events ${info.eventNr})`)
   for (const s of status) {
-    const typed = Object.entries(s).filter(([k]) => !['start', 'length', 'type', 'params'].includes(k))
+    const typed = Object.entries(s).filter(([k]) => !['start', 'length', 'type', 'params', 'state'].includes(k))
     console.log(`  ${s.type} status: ${s.params}`)
-    for (const [k, v] of typed) console.log(`    ${k}: ${JSON.stringify(v)}`)
+    for (const [k, v] of typed) console.log(`    ${k}: ${JSON.stringify(v, (_, x) => (typeof x === 'bigint' ? String(x) : x))}`)
   }
 }
 
@@ -40,30 +40,26 @@ async function main(): Promise<void> {
     console.log(`loop devices: ${loops.join(', ')} (sparse files in ${dir})`)
 
     // 2. The pool: 64 KiB blocks (128 sectors), low water mark 16 blocks.
-    const pool = await dm.create('demo-pool', `0 ${256 * MiB} thin-pool ${loops[0]} ${loops[1]} 128 16`)
+    await dm.create('demo-pool', [thinPool(256 * MiB, loops[0], loops[1], { dataBlockSize: 128, lowWaterMark: 16 })])
     made.push('demo-pool')
+    const pool = dm.thinPool('demo-pool')
 
     // 3. A 1 GiB thin volume (thin id 0) – bigger than the pool, as thin provisioning allows.
-    await dm.message('demo-pool', 0, 'create_thin 0')
-    const thin = await dm.create('demo-thin', `0 ${1024 * MiB} thin ${pool.major}:${pool.minor} 0`)
+    await pool.createThin(0)
+    const vol = await dm.create('demo-thin', [thin(1024 * MiB, '/dev/mapper/demo-pool', 0)])
     made.push('demo-thin')
 
     // 4. Write 4 MiB to it.
-    const fd = openSync(`/dev/dm-${thin.minor}`, 'r+')
+    const fd = openSync(vol.path, 'r+')
     writeSync(fd, Buffer.alloc(4 * 1024 * 1024, 'devmapper!'), 0, 4 * 1024 * 1024, 0)
     closeSync(fd)
 
-    // 5. Snapshot it (thin id 1): suspend the active origin around create_snap.
-    await dm.suspend('demo-thin')
-    try {
-      await dm.message('demo-pool', 0, 'create_snap 1 0')
-    } finally {
-      await dm.resume('demo-thin')
-    }
-    const snap = await dm.create('demo-snap', `0 ${1024 * MiB} thin ${pool.major}:${pool.minor} 1`)
+    // 5. Snapshot it (thin id 1); the pool handle suspends the active origin around create_snap.
+    await pool.createSnapshot(1, 0, { origin: 'demo-thin' })
+    const snap = await dm.create('demo-snap', [thin(1024 * MiB, '/dev/mapper/demo-pool', 1)])
     made.push('demo-snap')
     const check = Buffer.alloc(10)
-    const sfd = openSync(`/dev/dm-${snap.minor}`, 'r')
+    const sfd = openSync(snap.path, 'r')
     readSync(sfd, check, 0, 10, 0)
     closeSync(sfd)
     console.log(`snapshot reads back: "${check.toString()}"`)

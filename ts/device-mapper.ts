@@ -176,8 +176,10 @@ export class DeviceMapper {
   // ---- versions -------------------------------------------------------------------------------------------
 
   /** The kernel's ioctl interface version. */
+  // Queries that never sleep in the kernel run inline: a thread-pool hop costs ~10x the ioctl itself
+  // (benchmarks/README.md), so the promise form calls the sync ioctl and settles at once.
   async version(): Promise<Version> {
-    return toVersion((await this.#control.version()).version)
+    return this.versionSync()
   }
   versionSync(): Version {
     return toVersion(this.#control.versionSync().version)
@@ -185,7 +187,7 @@ export class DeviceMapper {
 
   /** The target types the kernel has registered (loaded modules). */
   async targetVersions(): Promise<{ name: string; version: [number, number, number] }[]> {
-    return (await this.#control.listVersions()).versions ?? []
+    return this.targetVersionsSync()
   }
   targetVersionsSync(): { name: string; version: [number, number, number] }[] {
     return this.#control.listVersionsSync().versions ?? []
@@ -425,7 +427,7 @@ export class DeviceMapper {
   // ---- queries ----------------------------------------------------------------------------------------------
 
   async info(device: DeviceRef): Promise<DeviceInfo> {
-    return toInfo(await this.#control.devStatus(address(device, 'info')))
+    return this.infoSync(device)
   }
   infoSync(device: DeviceRef): DeviceInfo {
     return toInfo(this.#control.devStatusSync(address(device, 'info')))
@@ -433,7 +435,7 @@ export class DeviceMapper {
 
   /** Every device-mapper device, with uuid and event counter where the kernel reports them. */
   async list(): Promise<ListedDevice[]> {
-    return toList(await this.#control.listDevices({ flags: Flags.UUID }))
+    return this.listSync()
   }
   listSync(): ListedDevice[] {
     return toList(this.#control.listDevicesSync({ flags: Flags.UUID }))
@@ -441,8 +443,7 @@ export class DeviceMapper {
 
   /** The active (or inactive) table, typed where the target type is known. */
   async table(device: DeviceRef, options: { inactive?: boolean } = {}): Promise<Target[]> {
-    const r = await this.#control.tableStatus(this.#tableRequest(device, options))
-    return (r.targets ?? []).map((t) => fromKernel(t, 'table'))
+    return this.tableSync(device, options)
   }
   tableSync(device: DeviceRef, options: { inactive?: boolean } = {}): Target[] {
     const r = this.#control.tableStatusSync(this.#tableRequest(device, options))
@@ -457,7 +458,9 @@ export class DeviceMapper {
 
   /** Per-target status, typed where the target type is known. `noFlush` keeps a thin-pool from committing. */
   async status(device: DeviceRef, options: { noFlush?: boolean } = {}): Promise<Target[]> {
-    const r = await this.#control.tableStatus(this.#statusRequest(device, options))
+    // Without NOFLUSH a thin-pool commits its metadata (I/O) before answering: that one goes off-thread.
+    const req = this.#statusRequest(device, options)
+    const r = options.noFlush ? this.#control.tableStatusSync(req) : await this.#control.tableStatus(req)
     return (r.targets ?? []).map((t) => fromKernel(t, 'status'))
   }
   statusSync(device: DeviceRef, options: { noFlush?: boolean } = {}): Target[] {
@@ -471,7 +474,7 @@ export class DeviceMapper {
 
   /** The devices the active table maps onto. */
   async deps(device: DeviceRef): Promise<{ major: number; minor: number }[]> {
-    return (await this.#control.tableDeps(address(device, 'deps'))).deps ?? []
+    return this.depsSync(device)
   }
   depsSync(device: DeviceRef): { major: number; minor: number }[] {
     return this.#control.tableDepsSync(address(device, 'deps')).deps ?? []
