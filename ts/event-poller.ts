@@ -7,18 +7,10 @@
 // disturbs the watcher. It opens with the first subscriber and closes with the last.
 import { DmError } from './errors'
 import { Flags } from './flags'
-import { native, type NativeControl, type NativeReply, type NativeRequest } from './native'
+import { native, type NativeControl, type NativePoller, type NativeReply, type NativeRequest } from './native'
 import { constants } from 'node:os'
 
-interface NativePoller {
-  start(): void
-  stop(): void
-  ref(): void
-  unref(): void
-  close(): void
-}
-type PollerClass = new (fd: number, onReadable: (errno: number, events: number) => void) => NativePoller
-const Poller = (native as unknown as { Poller: PollerClass }).Poller
+const Poller = native.Poller
 
 /** One LIST_DEVICES record with its event counter (interface 4.37+). */
 export interface ListedCounter {

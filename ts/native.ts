@@ -62,8 +62,29 @@ export type NativeControl = {
   fd(): number
 }
 
+/** libdm's udev cookie semaphores and mknod (native/udev.cc); failures come back as errno numbers. */
+export interface NativeUdev {
+  cookieCreate(flags: number): { semid: number; cookie: number } | { errno: number }
+  cookieComplete(semid: number): number
+  cookieWait(semid: number, timeoutMs: number): Promise<number>
+  cookieWaitSync(semid: number, timeoutMs: number): number
+  cookieRemove(semid: number): number
+  mknod(path: string, major: number, minor: number, mode: number): number
+}
+
+/** A libuv poll handle on an fd (native/poll.cc); calls back on POLLIN, never keeps the loop alive unless ref'd. */
+export interface NativePoller {
+  start(): void
+  stop(): void
+  ref(): void
+  unref(): void
+  close(): void
+}
+
 export interface NativeAddon {
   Control: new (path?: string) => NativeControl
+  Poller: new (fd: number, onReadable: (errno: number, events: number) => void) => NativePoller
+  udev: NativeUdev
   setErrorClass(cls: typeof DmError): void
   commands: Record<Command, { nr: number; name: string; minVersion: [number, number, number] }>
 }

@@ -9,7 +9,7 @@ import { native } from './native'
 export const MAPPER_DIR = '/dev/mapper'
 const NODE_MODE = 0o600
 
-const mknod = (native as unknown as { udev: { mknod(path: string, major: number, minor: number, mode: number): number } }).udev.mknod
+const mknod = native.udev.mknod
 
 /** 'EPERM' for 1, as in DmError.code. */
 export function errnoName(errno: number): string {

@@ -47,14 +47,7 @@ export const DEFAULT_UDEV_TIMEOUT_MS = 30_000
 const COOKIE_FLAGS_SHIFT = 16
 const NO_UDEV_FLAGS = UdevFlags.DISABLE_DM_RULES | UdevFlags.DISABLE_SUBSYSTEM_RULES | UdevFlags.PRIMARY_SOURCE
 
-interface NativeUdev {
-  cookieCreate(flags: number): { semid: number; cookie: number } | { errno: number }
-  cookieComplete(semid: number): number
-  cookieWait(semid: number, timeoutMs: number): Promise<number>
-  cookieWaitSync(semid: number, timeoutMs: number): number
-  cookieRemove(semid: number): number
-}
-const udev = (native as unknown as { udev: NativeUdev }).udev
+const udev = native.udev
 
 /** What the library does to /dev/mapper once the operation succeeded (when it manages nodes). */
 export type NodeAction = { node: 'add' } | { node: 'remove' } | { node: 'rename'; from?: string; to: string }

@@ -7,14 +7,7 @@ import { DeviceMapper } from '../../ts'
 import { native } from '../../ts/native'
 import { devNumber } from '../../ts/nodes'
 
-interface NativeUdev {
-  cookieCreate(flags: number): { semid: number; cookie: number } | { errno: number }
-  cookieComplete(semid: number): number
-  cookieWait(semid: number, timeoutMs: number): Promise<number>
-  cookieWaitSync(semid: number, timeoutMs: number): number
-  cookieRemove(semid: number): number
-}
-const udev = (native as unknown as { udev: NativeUdev }).udev
+const udev = native.udev
 const EAGAIN = 11
 
 function create(flags: number): { semid: number; cookie: number } {
