@@ -21,7 +21,6 @@ namespace dm {
 namespace {
 
 struct AddonState {
-  Napi::FunctionReference controlClass;
   Napi::FunctionReference errorClass;  // DmError from TypeScript, registered once per environment
 };
 
@@ -212,7 +211,6 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   auto *state = new AddonState();
   env.SetInstanceData(state);  // one per environment, so the addon also loads in worker threads
   Napi::Function control = Control::Define(env);
-  state->controlClass = Napi::Persistent(control);
   exports.Set("Control", control);
   exports.Set("Poller", DefinePoller(env));
   exports.Set("setErrorClass", Napi::Function::New(env, SetErrorClass, "setErrorClass"));

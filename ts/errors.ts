@@ -15,6 +15,11 @@ export interface DmErrorInit {
   cause?: unknown
 }
 
+/** The errno name for a number ('EPERM' for 1), as in DmError.code. */
+export function errnoName(errno: number, fallback = `errno ${errno}`): string {
+  return Object.entries(constants.errno as Record<string, number>).find(([, n]) => n === errno)?.[0] ?? fallback
+}
+
 /** Every failure devmapper reports: kernel errors, open errors and rejected input alike. */
 export class DmError extends Error {
   code: string

@@ -5,10 +5,9 @@
 //
 // The fd is separate from DeviceMapper's own so that close() on the facade, or a caller's own armPoll(), never
 // disturbs the watcher. It opens with the first subscriber and closes with the last.
-import { DmError } from './errors'
+import { DmError, errnoName } from './errors'
 import { Flags } from './flags'
 import { native, type NativeControl, type NativePoller, type NativeReply, type NativeRequest } from './native'
-import { constants } from 'node:os'
 
 const Poller = native.Poller
 
@@ -28,11 +27,6 @@ export interface Subscriber {
   onError(err: Error): void
   /** hold the process open while subscribed (waitEvent does; watch() only when asked) */
   keepAlive: boolean
-}
-
-function errnoName(errno: number): string {
-  const entry = Object.entries(constants.errno).find(([, n]) => n === errno)
-  return entry ? entry[0] : 'EIO'
 }
 
 function counters(r: NativeReply): ListedCounter[] {
@@ -117,7 +111,7 @@ export class EventPoller {
 
   #onReadable(errno: number): void {
     if (errno !== 0) {
-      const code = errnoName(errno)
+      const code = errnoName(errno, 'EIO')
       this.#fail(new DmError({ message: `poll on ${this.#path} failed: ${code}`, code, errno, operation: 'poll', device: this.#path }))
       return
     }

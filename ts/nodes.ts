@@ -3,18 +3,13 @@
 // removed; a node or link that already reaches the right device is left alone (udev or an admin made it).
 import { chmodSync, lstatSync, mkdirSync, renameSync, statSync, unlinkSync, type Stats } from 'node:fs'
 import { constants } from 'node:os'
-import { DmError } from './errors'
+import { DmError, errnoName } from './errors'
 import { native } from './native'
 
 export const MAPPER_DIR = '/dev/mapper'
 const NODE_MODE = 0o600
 
 const mknod = native.udev.mknod
-
-/** 'EPERM' for 1, as in DmError.code. */
-export function errnoName(errno: number): string {
-  return Object.entries(constants.errno as Record<string, number>).find(([, n]) => n === errno)?.[0] ?? `errno ${errno}`
-}
 
 export function nodePath(name: string): string {
   return `${MAPPER_DIR}/${name}`

@@ -11,10 +11,10 @@
 // - 'auto' (default): 'udev' while udev runs (/run/udev/control exists) and SysV semaphores work, else 'manual'.
 import { existsSync } from 'node:fs'
 import { constants } from 'node:os'
-import { DmError, invalid } from './errors'
+import { DmError, errnoName, invalid } from './errors'
 import { Flags } from './flags'
 import { native, type NativeReply } from './native'
-import { ensureNode, errnoName, removeNode, renameNode } from './nodes'
+import { ensureNode, removeNode, renameNode } from './nodes'
 import { checkUint } from './validate'
 
 export type UdevMode = 'auto' | 'udev' | 'manual' | 'none'
