@@ -5,7 +5,7 @@
 import { execFileSync } from 'node:child_process'
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
-import { runInGuest } from '../test/sandbox/guest'
+import { runInGuest } from '../sandbox/guest'
 import type { RawResults } from './guest'
 import { buildReport, markdown } from './report'
 

@@ -1,25 +1,18 @@
+// The package entry. Wings, lowest first; each imports only the ones before it:
+//   core → targets → thin, events → loop → volumes → cli
+// This file and ./device-mapper.ts assemble them and are imported by no wing.
+import { registerStockTargets } from './targets'
+
+registerStockTargets()
+
 export { DeviceMapper } from './device-mapper'
 export type {
-  CreateOptions,
-  DeviceInfo,
-  DeviceMapperOptions,
-  DeviceRef,
-  Geometry,
-  ListedDevice,
-  RemoveOptions,
-  SuspendOptions,
-  Version,
-} from './device-mapper'
-export { DmError } from './errors'
-export { Flags } from './flags'
-export { formatTable, parseTable, registerTargetType, targetType } from './table'
-export type { RawTarget, TableInput, TargetInput, TargetType } from './table'
-export { UdevFlags } from './udev'
-export type { UdevCallOptions, UdevMode } from './udev'
-export { MAX_THIN_ID, ThinPool, checkThinId } from './thin-pool'
-export type { SnapshotOptions, ThinPoolStatus, TransactionId } from './thin-pool'
-export { DeviceWatch } from './watch'
-export type { DeviceEvent, WatchOptions } from './watch'
-export { parseTypedTable } from './table'
-export type { FormatOptions } from './table'
+  CreateOptions, DeviceInfo, DeviceMapperOptions, DeviceRef, Geometry, ListedDevice, RemoveOptions, SuspendOptions, Version,
+} from './core'
+export { DmError, Flags, UdevFlags, formatTable, parseTable, parseTypedTable, registerTargetType, targetType } from './core'
+export type { FormatOptions, RawTarget, TableInput, TargetInput, TargetType, UdevCallOptions, UdevMode } from './core'
+export { MAX_THIN_ID, ThinPool, checkThinId } from './thin'
+export type { SnapshotOptions, ThinPoolStatus, TransactionId } from './thin'
+export { DeviceWatch } from './events'
+export type { DeviceEvent, WatchOptions } from './events'
 export * from './targets'

@@ -3,7 +3,7 @@
 // command skipped the hop. Each workload uses the public facade exactly as an application would.
 import { randomFill, randomFillSync } from 'node:crypto'
 import { DeviceMapper, Flags } from '../../ts'
-import { native } from '../../ts/native'
+import { native } from '../../ts/core/native'
 import type { Fixture } from '../fixtures'
 import { removeQuietly } from '../fixtures'
 import type { Steps } from './types'

@@ -1,7 +1,7 @@
 // Host-only: table text parsing/formatting and validation, no kernel involved.
 import { t } from 'tap'
 import { DmError, formatTable, parseTable } from '../../ts'
-import { toNativeTargets, toRawTargets } from '../../ts/table'
+import { toNativeTargets, toRawTargets } from '../../ts/core/table'
 
 t.test('parseTable reads dmsetup text, lenient about whitespace', async (t) => {
   t.same(parseTable('0 2097152 thin /dev/mapper/pool 0\n'), [

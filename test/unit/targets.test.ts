@@ -3,7 +3,7 @@
 import { inspect, isDeepStrictEqual } from 'node:util'
 import { t } from 'tap'
 import { CryptKey, DmError, Flags, formatTable, parseTable, parseTypedTable, targetType } from '../../ts'
-import { fromKernel, secureDataFlag, toRawTargets } from '../../ts/table'
+import { fromKernel, secureDataFlag, toRawTargets } from '../../ts/core/table'
 import { Gen, genTarget, junk, rng } from './targets-gen'
 
 const STOCK = ['linear', 'striped', 'zero', 'error', 'snapshot-origin', 'snapshot', 'snapshot-merge', 'thin-pool', 'thin',

@@ -4,8 +4,8 @@ import { execFileSync } from 'node:child_process'
 import { statSync } from 'node:fs'
 import { t } from 'tap'
 import { DeviceMapper } from '../../ts'
-import { native } from '../../ts/native'
-import { devNumber } from '../../ts/nodes'
+import { native } from '../../ts/core/native'
+import { devNumber } from '../../ts/core/nodes'
 
 const udev = native.udev
 const EAGAIN = 11

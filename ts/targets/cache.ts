@@ -1,7 +1,7 @@
 // cache `<metadata dev> <cache dev> <origin dev> <block sectors> <#features> <feature>... <policy> <#policy args>
 // <key> <value>...` (Documentation/admin-guide/device-mapper/cache.rst). The kernel echoes everything after the
 // three devices as given, so tables round-trip exactly.
-import type { TargetType } from '../table'
+import type { TargetType } from '../core/table'
 import { Checker, Tokens, argGroup, decimal, join, lenient, type BlockDevice } from './common'
 
 export type CacheFeature = 'writethrough' | 'writeback' | 'passthrough' | 'metadata2' | 'no_discard_passdown'

@@ -1,7 +1,7 @@
 // Shared pieces of the target builders and parsers: device references, strict field checks that name the
 // field, and a lenient token reader for the kernel's table and status lines.
-import { invalid, type DmError } from '../errors'
-import type { TargetInput } from '../table'
+import { invalid, type DmError } from '../core/errors'
+import type { TargetInput } from '../core/table'
 
 /** A block device: a path ('/dev/loop0', '/dev/mapper/x'), 'major:minor', or `{ major, minor }`. */
 export type BlockDevice = string | { major: number; minor: number }

@@ -3,7 +3,7 @@
 // a crypt target are loaded and read with DM_SECURE_DATA_FLAG; keys read back come as CryptKey, which prints
 // as '<redacted>' (console.log, JSON, template strings) until `.reveal()` is called.
 import { inspect } from 'node:util'
-import type { TargetType } from '../table'
+import type { TargetType } from '../core/table'
 import { Checker, argGroup, join, lenient, type BlockDevice } from './common'
 
 export const REDACTED = '<redacted>'

@@ -1,7 +1,7 @@
 // delay `<dev> <offset> <ms> [<write dev> <offset> <ms> [<flush dev> <offset> <ms>]]` (drivers/md/dm-delay.c):
 // reads (and, without a write class, writes and flushes) are delayed by `delay` ms. Status:
 // `<reads> <writes> <flushes>` in flight.
-import type { TargetType } from '../table'
+import type { TargetType } from '../core/table'
 import { Checker, join, lenient, type BlockDevice } from './common'
 
 export type DelayClass = { device: BlockDevice; offset: number; delay: number }

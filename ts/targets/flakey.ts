@@ -1,7 +1,7 @@
 // flakey `<dev> <offset> <up seconds> <down seconds> <#feature args> <feature>...` (drivers/md/dm-flakey.c):
 // the device works for `upInterval` seconds, then misbehaves for `downInterval` seconds. Without features, a
 // down device fails all I/O. The kernel always prints the feature-argument count, so the builder does too.
-import type { TargetType } from '../table'
+import type { TargetType } from '../core/table'
 import { Checker, decimal, join, lenient, type BlockDevice } from './common'
 
 /** corrupt_bio_byte: while down, set byte `byte` (1-based) of matching bios to `value`. */

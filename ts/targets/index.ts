@@ -1,5 +1,6 @@
-// Registers every stock target type with the table layer, and re-exports their typed shapes and helpers.
-import { registerTargetType, type TargetType } from '../table'
+// targets: one module per stock target type (builder, table parser, status parser) sharing ./common, and
+// registerStockTargets(), which the package entry calls. Imports core only.
+import { registerTargetType, type TargetType } from '../core/table'
 import { cacheType } from './cache'
 import { cryptType } from './crypt'
 import { delayType } from './delay'
@@ -18,7 +19,10 @@ export const stockTargetTypes: readonly TargetType[] = [
   linearType, stripedType, zeroType, errorType, snapshotOriginType, snapshotType, snapshotMergeType,
   thinPoolType, thinType, flakeyType, delayType, cryptType, cacheType, verityType, mirrorType, raidType,
 ]
-for (const def of stockTargetTypes) registerTargetType(def)
+/** Registers every stock target type with the table mechanism (idempotent). */
+export function registerStockTargets(): void {
+  for (const def of stockTargetTypes) registerTargetType(def)
+}
 
 export type { BlockDevice } from './common'
 export { cache, type CacheFeature, type CacheParams, type CacheStatus, type CacheTarget } from './cache'

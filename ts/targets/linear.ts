@@ -1,5 +1,5 @@
 // linear: `<dev> <offset>` -> maps a range of one device. No status.
-import type { TargetType } from '../table'
+import type { TargetType } from '../core/table'
 import { Checker, decimal, join, lenient, type BlockDevice } from './common'
 
 export type LinearTarget = { start?: number; length: number; type: 'linear'; device: BlockDevice; offset: number }

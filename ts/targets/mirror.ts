@@ -1,7 +1,7 @@
 // mirror `<log type> <#log args> <log args> <#mirrors> (<dev> <offset>)... [<#features> <feature>...]`
 // (drivers/md/dm-raid1.c). Logs: `core <region> [sync|nosync]` in memory, `disk <dev> <region> [sync|nosync]`
 // on a log device. Status: `<#mirrors> <dev>... <in sync>/<regions> 1 <health chars> <#log status> <log status>`.
-import type { TargetType } from '../table'
+import type { TargetType } from '../core/table'
 import { Checker, Tokens, argGroup, decimal, join, lenient, type BlockDevice } from './common'
 
 export type MirrorLog =

@@ -1,7 +1,7 @@
 // raid `<raid type> <#params> <chunk sectors> [<param>...] <#devices> (<metadata dev|-> <data dev|->)...`
 // (Documentation/admin-guide/device-mapper/dm-raid.rst; md personalities raid1/raid10/raid4-6 underneath).
 // Status: `<type> <#devices> <health chars> <synced>/<total> <sync action> <mismatches> [<data offset> [<journal>]]`.
-import type { TargetType } from '../table'
+import type { TargetType } from '../core/table'
 import { Checker, Tokens, argGroup, join, lenient, type BlockDevice } from './common'
 
 export type RaidDevice = { metadata: BlockDevice | null; data: BlockDevice | null }

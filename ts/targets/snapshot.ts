@@ -1,7 +1,7 @@
 // snapshot-origin `<origin>`; snapshot and snapshot-merge `<origin> <cow> <P|PO|N> <chunk sectors>
 // [<#features> discard_zeroes_cow [discard_passdown_origin]]` (drivers/md/dm-snap.c). Snapshot status:
 // `<allocated>/<total> <metadata>` in sectors, or Invalid, Overflow, Merge failed, Unknown.
-import type { TargetType } from '../table'
+import type { TargetType } from '../core/table'
 import { Checker, argGroup, join, lenient, type BlockDevice } from './common'
 
 export type SnapshotOriginTarget = { start?: number; length: number; type: 'snapshot-origin'; origin: BlockDevice }

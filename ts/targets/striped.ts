@@ -1,6 +1,6 @@
 // striped: `<#stripes> <chunk sectors> (<dev> <offset>)...`. The length must split evenly into stripes and each
 // stripe's share into whole chunks (drivers/md/dm-stripe.c). Status: `<#stripes> <dev>... 1 <A|D per stripe>`.
-import type { TargetType } from '../table'
+import type { TargetType } from '../core/table'
 import { Checker, decimal, join, lenient, type BlockDevice } from './common'
 
 export type Stripe = { device: BlockDevice; offset: number }

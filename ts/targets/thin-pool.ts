@@ -1,6 +1,6 @@
 // thin-pool `<metadata dev> <data dev> <block sectors> <low water mark (blocks)> <#features> <feature>...`
 // (drivers/md/dm-thin.c; the kernel always prints the feature count, so the builder does too).
-import type { TargetType } from '../table'
+import type { TargetType } from '../core/table'
 import { Checker, Tokens, argGroup, decimal, join, lenient, type BlockDevice } from './common'
 
 export type ThinPoolFeature = 'skip_block_zeroing' | 'ignore_discard' | 'no_discard_passdown' | 'read_only' | 'error_if_no_space'

@@ -1,6 +1,6 @@
 // thin `<pool dev> <24-bit dev id> [<external origin dev>]` (drivers/md/dm-thin.c). Status:
 // `<mapped sectors> <highest mapped sector|->`, or Fail / Error, or '-' while the device is being torn down.
-import type { TargetType } from '../table'
+import type { TargetType } from '../core/table'
 import { Checker, decimal, join, lenient, type BlockDevice } from './common'
 
 export const MAX_THIN_ID = 2 ** 24 - 1

@@ -1,7 +1,7 @@
 // verity `<version> <data dev> <hash dev> <data block bytes> <hash block bytes> <#data blocks> <hash start block>
 // <algorithm> <root digest hex> <salt hex|-> [<#opts> <opt>...]` (Documentation/admin-guide/device-mapper/
 // verity.rst). Status: 'V' (verified so far) or 'C' (a corrupted block was seen).
-import type { TargetType } from '../table'
+import type { TargetType } from '../core/table'
 import { Checker, argGroup, join, lenient, type BlockDevice } from './common'
 
 export type VerityTarget = {

@@ -1,5 +1,5 @@
 // zero (reads zeroes, discards writes) and error (fails all I/O): no arguments, no status.
-import type { TargetType } from '../table'
+import type { TargetType } from '../core/table'
 import { Checker } from './common'
 
 export type ZeroTarget = { start?: number; length: number; type: 'zero' }

@@ -2,7 +2,7 @@
 import { resolve } from 'node:path'
 import { runInGuest } from './guest'
 
-const PROJECT = resolve(__dirname, '..', '..', '..')
+const PROJECT = resolve(__dirname, '..', '..')
 
 runInGuest({ command: 'node build/examples/demo.js', cwd: PROJECT })
   .then((status) => {

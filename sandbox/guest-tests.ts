@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path'
 import { runFiles, summaryLine, testFiles } from './tap-runner'
 
 async function main(): Promise<void> {
-  const counts = await runFiles(testFiles(join(resolve(__dirname, '..'), 'kernel'), process.argv[2]))
+  const counts = await runFiles(testFiles(join(resolve(__dirname, '..', 'test'), 'kernel'), process.argv[2]))
   process.stdout.write(`# guest: ${summaryLine(counts)}\n`)
   if (process.env.DEVMAPPER_SUMMARY) writeFileSync(process.env.DEVMAPPER_SUMMARY, JSON.stringify(counts))
   process.exitCode = counts.failed > 0 ? 1 : 0

@@ -5,9 +5,9 @@
 //
 // The fd is separate from DeviceMapper's own so that close() on the facade, or a caller's own armPoll(), never
 // disturbs the watcher. It opens with the first subscriber and closes with the last.
-import { DmError, errnoName } from './errors'
-import { Flags } from './flags'
-import { native, type NativeControl, type NativePoller, type NativeReply, type NativeRequest } from './native'
+import { DmError, errnoName } from '../core/errors'
+import { Flags } from '../core/flags'
+import { native, type NativeControl, type NativePoller, type NativeReply, type NativeRequest } from '../core/native'
 
 const Poller = native.Poller
 

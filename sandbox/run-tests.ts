@@ -8,7 +8,7 @@ import { join, resolve } from 'node:path'
 import { guestPath, runInGuest } from './guest'
 import { runFiles, summaryLine, testFiles, type Counts } from './tap-runner'
 
-const BUILD = resolve(__dirname, '..')          // build/test
+const BUILD = resolve(__dirname, '..', 'test') // build/test
 const PROJECT = resolve(BUILD, '..', '..')
 const filter = process.argv[2]
 
@@ -34,7 +34,7 @@ async function guestPass(udev: boolean): Promise<Counts> {
   const summary = join(PROJECT, 'build', `kernel-summary-${process.pid}-${udev ? 'udev' : 'plain'}.json`)
   rmSync(summary, { force: true })
   const status = await runInGuest({
-    command: `node build/test/sandbox/guest-tests.js ${filter ?? ''}`,
+    command: `node build/sandbox/guest-tests.js ${filter ?? ''}`,
     cwd: PROJECT,
     // With udev every resume, remove and rename waits for the stock rules (two dmsetup spawns, ~0.15 s in UML),
     // so a file making hundreds of devices needs more than tap's default 30 s per file.

@@ -49,3 +49,12 @@ export function invalid(operation: string, field: string, problem: string, devic
     field,
   })
 }
+
+/** Joins a failed operation's error with the error of its cleanup step, keeping the first one's code. */
+export function withCleanupError<E>(error: E, cleanup: unknown, what: string): E {
+  if (error instanceof Error) {
+    error.message += `; ${what} also failed: ${(cleanup as Error).message}`
+    ;(error as Error & { cleanupError?: unknown }).cleanupError = cleanup
+  }
+  return error
+}

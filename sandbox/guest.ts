@@ -19,7 +19,7 @@ export interface GuestRun {
   udev?: boolean
 }
 
-const PROJECT = resolve(__dirname, '..', '..', '..')
+const PROJECT = resolve(__dirname, '..', '..')
 /**
  * Where the guest sees the project. The guest mounts its own tmpfs on /tmp, which would hide a checkout that
  * lives under the host's /tmp (CI clones may), so the project is bind-mounted here first.

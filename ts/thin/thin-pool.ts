@@ -3,12 +3,13 @@
 // and the table reloads that resize thin devices and grow the pool. Kernel errors pass through unchanged:
 // EEXIST (id in use), ENODATA (no such id), EBUSY (deleting an open thin device), EINVAL (transaction id
 // mismatch), EOPNOTSUPP (pool in read-only or fail mode).
-import { readFileSync } from 'node:fs'
-import type { DeviceMapper, DeviceRef } from './device-mapper'
-import { DmError, invalid } from './errors'
-import type { RawTarget } from './table'
-import { thinPoolType, type ThinPoolStatus as ThinPoolStatusFields } from './targets/thin-pool'
-import { checkName, checkSectors } from './validate'
+import type { DeviceMapper } from '../core/device-mapper'
+import type { DeviceRef } from '../core/types'
+import { DmError, invalid, withCleanupError } from '../core/errors'
+import type { RawTarget } from '../core/table'
+import { thinPoolType, type ThinPoolStatus as ThinPoolStatusFields } from '../targets/thin-pool'
+import { deviceSectors } from '../core/sysfs'
+import { checkName, checkSectors } from '../core/validate'
 
 /** The kernel's MAX_DEV_ID: thin device ids are 24-bit. */
 export const MAX_THIN_ID = 0xffffff
@@ -40,25 +41,6 @@ export function checkTransactionId(id: unknown, operation: string, field: string
     (typeof id === 'bigint' && id >= 0n && id <= MAX_TRANSACTION_ID)
   if (!ok) throw invalid(operation, field, `must be an integer in 0..2^64-1, got ${String(id)}`, pool)
   return BigInt(id as number | bigint)
-}
-
-/** A block device's size in sectors from sysfs ('major:minor' as the kernel prints it), undefined if unknown. */
-function deviceSectors(dev: string | undefined): number | undefined {
-  if (dev === undefined || !/^\d+:\d+$/.test(dev)) return undefined
-  try {
-    return Number(readFileSync(`/sys/dev/block/${dev}/size`, 'utf8').trim())
-  } catch {
-    return undefined
-  }
-}
-
-/** Joins a failed operation's error with a cleanup error, keeping the first one's code. */
-function withCleanupError(error: unknown, cleanup: unknown, what: string): unknown {
-  if (error instanceof Error) {
-    error.message += `; ${what} also failed: ${(cleanup as Error).message}`
-    ;(error as Error & { cleanupError?: unknown }).cleanupError = cleanup
-  }
-  return error
 }
 
 export class ThinPool {

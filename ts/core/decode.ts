@@ -1,0 +1,36 @@
+// Reply decoders: the native layer's replies turned into the public shapes. Pure functions.
+import { Flags } from './flags'
+import type { NativeReply } from './native'
+import { nodePath } from './nodes'
+import type { DeviceInfo, ListedDevice, Version } from './types'
+
+export function toVersion(v: readonly number[]): Version {
+  return { major: v[0], minor: v[1], patch: v[2] }
+}
+
+export function toInfo(r: NativeReply): DeviceInfo {
+  return {
+    name: r.name,
+    uuid: r.uuid,
+    major: r.major,
+    minor: r.minor,
+    openCount: r.openCount,
+    eventNr: r.eventNr,
+    targetCount: r.targetCount,
+    suspended: (r.flags & Flags.SUSPEND) !== 0,
+    readOnly: (r.flags & Flags.READONLY) !== 0,
+    activeTable: (r.flags & Flags.ACTIVE_PRESENT) !== 0,
+    inactiveTable: (r.flags & Flags.INACTIVE_PRESENT) !== 0,
+    deferredRemove: (r.flags & Flags.DEFERRED_REMOVE) !== 0,
+    path: nodePath(r.name),
+  }
+}
+
+export function toList(r: NativeReply): ListedDevice[] {
+  return (r.devices ?? []).map((d) => {
+    const out: ListedDevice = { name: d.name, major: d.major, minor: d.minor }
+    if (d.uuid) out.uuid = d.uuid
+    if (d.eventNr !== undefined) out.eventNr = d.eventNr
+    return out
+  })
+}

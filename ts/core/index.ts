@@ -1,0 +1,13 @@
+// core: the native binding's shape and loader, flags, errors, input validation, addressing, reply decoders,
+// udev cookies, /dev/mapper nodes, sysfs reads, the table mechanism (text format, target-type registry) and the
+// core DeviceMapper facade. Imports nothing from the other wings.
+export { DeviceMapper } from './device-mapper'
+export { DmError, errnoName, invalid, withCleanupError } from './errors'
+export { Flags } from './flags'
+export { formatTable, parseTable, parseTypedTable, registerTargetType, targetType } from './table'
+export type { FormatOptions, RawTarget, TableInput, TargetInput, TargetType } from './table'
+export type {
+  CreateOptions, DeviceInfo, DeviceMapperOptions, DeviceRef, Geometry, ListedDevice, RemoveOptions, SuspendOptions, Version,
+} from './types'
+export { UdevFlags } from './udev'
+export type { UdevCallOptions, UdevMode } from './udev'

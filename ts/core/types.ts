@@ -1,0 +1,73 @@
+// The facade's public request and reply shapes.
+import type { UdevCallOptions, UdevMode } from './udev'
+
+/** A device: its name, or `{ uuid }`, or `{ major, minor }`. */
+export type DeviceRef = string | { name: string } | { uuid: string } | { major: number; minor: number }
+
+export interface Version {
+  major: number
+  minor: number
+  patch: number
+}
+
+export interface DeviceInfo {
+  name: string
+  uuid: string
+  major: number
+  minor: number
+  openCount: number
+  eventNr: number
+  targetCount: number
+  suspended: boolean
+  readOnly: boolean
+  activeTable: boolean
+  inactiveTable: boolean
+  deferredRemove: boolean
+  /** the node to open: /dev/mapper/<name> (made by udev or by devmapper, see the `udev` option) */
+  path: string
+}
+
+export interface ListedDevice {
+  name: string
+  major: number
+  minor: number
+  uuid?: string
+  eventNr?: number
+}
+
+export interface CreateOptions extends UdevCallOptions {
+  uuid?: string
+  readOnly?: boolean
+}
+
+export interface RemoveOptions extends UdevCallOptions {
+  /** remove at last close instead of failing with EBUSY while open */
+  deferred?: boolean
+  /** EBUSY retries before giving up (default from the DeviceMapper options, 10) */
+  retries?: number
+}
+
+export interface SuspendOptions {
+  noFlush?: boolean
+  skipLockfs?: boolean
+}
+
+export interface Geometry {
+  cylinders: number
+  heads: number
+  sectors: number
+  start: number
+}
+
+export interface DeviceMapperOptions {
+  /** the control device (default /dev/mapper/control) */
+  controlPath?: string
+  /** EBUSY retries on remove (default 10) */
+  removeRetries?: number
+  /** first EBUSY backoff delay in ms, doubled per retry up to 500 ms (default 10) */
+  removeRetryDelayMs?: number
+  /** who makes /dev/mapper/<name>: 'auto' (default: udev if running, else devmapper), 'udev', 'manual', 'none' */
+  udev?: UdevMode
+  /** longest wait for udev to confirm a resume, remove or rename, in ms (default 30000) */
+  udevTimeoutMs?: number
+}
