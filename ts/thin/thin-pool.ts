@@ -208,7 +208,7 @@ export class ThinPool {
 
   /**
    * Grows the pool over its (already grown) data device: reloads the pool's own table with the new length and
-   * resumes it. Grow the data device first (resize the loop file and `loop.resize`, or reload and resume the
+   * resumes it. Grow the data device first (resize the loop file and `losetup -c`, or reload and resume the
    * device-mapper device under it); the kernel suspends and resumes the active thin devices itself.
    */
   async growData(sectors: number): Promise<void> {
