@@ -1,0 +1,7 @@
+// volumes: the volume manager's pure pieces and the manager itself: Docker-style size strings, the option set
+// (VolumeManager options and dm.* driver strings) resolved to a checked config, thin_metadata_size (library and
+// CLI forms). Imports core and the wings below it (targets, thin, events, loop) only.
+export { SECTOR_BYTES, parseSize } from './sizes'
+export type { Size } from './sizes'
+export { METADATA_BLOCK_BYTES, thinMetadataSize, thinMetadataSizeCli } from './metadata-size'
+export type { CliResult, ThinMetadataSizeCliOptions, ThinMetadataSizeOptions } from './metadata-size'
