@@ -73,7 +73,7 @@ poweroff -f
   chmodSync(initFile, 0o755)
   const mem = run.memMiB ?? 1536
   const args = [`mem=${mem}M`, 'root=/dev/root', 'rootfstype=hostfs', 'rootflags=/', 'rw', 'quiet', `init=${initFile}`, 'con0=null,fd:2', 'con=null']
-  const child = spawn(kernel.binary, args, { stdio: ['ignore', 'inherit', 'inherit'] })
+  const child = spawn(kernel.binary, args, { stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, ...kernel.env } })
   const timeout = setTimeout(() => {
     process.stderr.write(`sandbox: guest timed out after ${run.timeoutMs ?? 1_800_000} ms; killing it\n`)
     child.kill('SIGKILL')

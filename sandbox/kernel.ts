@@ -1,8 +1,8 @@
 // Finds (and on Debian, as root, installs) the User-Mode Linux kernel the kernel tests run on, and resolves the
 // modules to load in dependency order from its modules.dep.
 import { execFileSync } from 'node:child_process'
-import { existsSync, readdirSync, readFileSync } from 'node:fs'
-import { join } from 'node:path'
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs'
+import { dirname, join } from 'node:path'
 
 export const UML_BINARY = '/usr/bin/linux.uml'
 const MODULES_ROOT = '/usr/lib/uml/modules'
@@ -24,6 +24,8 @@ export interface SandboxKernel {
   binary: string
   release: string
   modulesDir: string
+  /** environment for the UML process (LD_PRELOAD of the XSAVE-size shim) */
+  env: Record<string, string>
 }
 
 function missingTools(): string[] {
@@ -45,7 +47,21 @@ export function ensureKernel(log: (s: string) => void = (s) => process.stderr.wr
   const releases = existsSync(MODULES_ROOT) ? readdirSync(MODULES_ROOT).sort() : []
   if (releases.length === 0) throw new Error(`no UML modules under ${MODULES_ROOT}; reinstall with: ${INSTALL_COMMAND}`)
   const release = releases[releases.length - 1]
-  return { binary: UML_BINARY, release, modulesDir: join(MODULES_ROOT, release) }
+  return { binary: UML_BINARY, release, modulesDir: join(MODULES_ROOT, release), env: { LD_PRELOAD: xstateShim() } }
+}
+
+/**
+ * Builds sandbox/uml-xstate-shim.c (see its header: UML 6.1 cannot set the FPU state on hosts with AMX) into
+ * build/sandbox once; harmless on hosts that do not need it.
+ */
+function xstateShim(): string {
+  const source = join(__dirname, '..', '..', 'sandbox', 'uml-xstate-shim.c')
+  const out = join(__dirname, '..', '..', 'build', 'sandbox', 'uml-xstate-shim.so')
+  if (!existsSync(out) || statSync(out).mtimeMs < statSync(source).mtimeMs) {
+    mkdirSync(dirname(out), { recursive: true })
+    execFileSync('cc', ['-shared', '-fPIC', '-O2', '-o', out, source, '-ldl'], { stdio: ['ignore', 'inherit', 'inherit'] })
+  }
+  return out
 }
 
 /** Absolute .ko paths to insmod, dependencies first, each once. */

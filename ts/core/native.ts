@@ -90,8 +90,8 @@ export interface NativeAddon {
 }
 
 function load(): NativeAddon {
-  // dist/native.js in the package, build/ts/native.js when the tests compile the sources
-  const root = [join(__dirname, '..'), join(__dirname, '..', '..')].find((d) => existsSync(join(d, 'binding.gyp')))!
+  // dist/core/native.js in the package, build/ts/core/native.js when the tests compile the sources
+  const root = [join(__dirname, '..', '..'), join(__dirname, '..', '..', '..')].find((d) => existsSync(join(d, 'binding.gyp')))!
   const prebuilds = join(root, 'prebuilds', `${process.platform}-${process.arch}`)
   if (existsSync(prebuilds)) {
     const file = readdirSync(prebuilds).find((f) => f.endsWith('.node'))
