@@ -24,7 +24,7 @@ t.test('the tool is installed (thin-provisioning-tools); without it this file fa
 })
 
 if (TOOL) {
-  const same = (t: typeof import('tap').t, args: string[]): void => {
+  const same = (t: tap.Test, args: string[]): void => {
     t.same(thinMetadataSizeCli(args), tool(args), args.join(' '))
   }
 
