@@ -17,7 +17,7 @@ t.test('defaults: a pool on sparse loop files, 64K blocks, 10G volumes, ext4, di
     mountOptions: undefined, discard: true, minFreeSpace: 10, autoExtend: false, deferredRemoval: false,
     deferredDeletion: false, xfsNospaceMaxRetries: undefined, explicit: ['root'],
   })
-  t.equal(resolveVolumeOptions({ root: '/a//b/../c/' }).root, '/a/c/', 'root is normalized')
+  t.equal(resolveVolumeOptions({ root: '/a//b/../c/' }).root, '/a/c', 'root is normalized')
 })
 
 t.test('discard defaults to false on block devices and on an existing pool', async (t) => {

@@ -1,7 +1,7 @@
 // VolumeManager's options (and the same as Docker/Convoy dm.* strings, see driver-options.ts) resolved into one
 // checked config with defaults. Pure: nothing here touches the disk or the kernel. Every refusal is a DmError
 // (EINVAL, operation 'open') whose field is the option's name, also when the value came from a dm.* string.
-import { isAbsolute, normalize } from 'node:path'
+import { isAbsolute, resolve } from 'node:path'
 import { invalid } from '../core/errors'
 import { checkName } from '../core/validate'
 import { OPERATION as op, parseDriverOptions, sameValue, type Given } from './driver-options'
@@ -115,7 +115,7 @@ function from(g: Given): string {
 function path(g: Given, field: string): string {
   if (typeof g.value !== 'string' || g.value === '' || g.value.includes('\0')) throw invalid(op, field, `must be a non-empty path${from(g)}`)
   if (!isAbsolute(g.value)) throw invalid(op, field, `must be an absolute path, got '${g.value}'${from(g)}`)
-  return normalize(g.value)
+  return resolve(g.value) // normalized, no trailing '/'
 }
 
 function size(g: Given, field: string): number {
@@ -225,7 +225,7 @@ function check(given: Map<string, Given>): VolumeConfig {
     poolName: poolName ?? thinPoolDevice, blockSize, defaultVolumeSize, fs, mkfsArgs: [...mkfsArgs], mountOptions,
     discard: flag('discard', loop), minFreeSpace, autoExtend, deferredRemoval: flag('deferredRemoval', false),
     deferredDeletion: flag('deferredDeletion', false), xfsNospaceMaxRetries: retries as number | undefined,
-    explicit: [...given.keys()].filter((k) => OPTION_NAMES.includes(k)).sort() as OptionName[],
+    explicit: [...new Set([...given.keys()].map((k) => k.replace(/\..*/, '')))].sort() as OptionName[],
   }
 }
 
