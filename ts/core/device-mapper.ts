@@ -8,11 +8,10 @@ import { native, type BatchRequest, type BatchResult, type NativeControl, type N
 import { nodePath } from './nodes'
 import { holders } from './sysfs'
 import { fromKernel, secureDataFlag, toNativeTargets, toRawTargets, type RawTarget, type TableInput } from './table'
+import type { StatusTarget, TableTarget } from './typed-targets'
 import type { CreateOptions, DeviceInfo, DeviceMapperOptions, DeviceRef, Geometry, ListedDevice, RemoveOptions, SuspendOptions, Version } from './types'
 import { UdevSync, type UdevCallOptions } from './udev'
 import { checkName, checkParams, checkSectors, checkUint, checkUuid } from './validate'
-
-type Target = RawTarget & Record<string, unknown>
 
 const cmd = native.commands
 const MAX_BACKOFF_MS = 500
@@ -305,12 +304,12 @@ export class DeviceMapper {
   }
 
   /** The active (or inactive) table, typed where the target type is known. */
-  async table(device: DeviceRef, options: { inactive?: boolean } = {}): Promise<Target[]> {
+  async table(device: DeviceRef, options: { inactive?: boolean } = {}): Promise<TableTarget[]> {
     return this.tableSync(device, options)
   }
-  tableSync(device: DeviceRef, options: { inactive?: boolean } = {}): Target[] {
+  tableSync(device: DeviceRef, options: { inactive?: boolean } = {}): TableTarget[] {
     const r = this.#control.tableStatusSync(this.#tableRequest(device, options))
-    return (r.targets ?? []).map((t) => fromKernel(t, 'table'))
+    return (r.targets ?? []).map((t) => fromKernel(t, 'table') as TableTarget)
   }
 
   #tableRequest(device: DeviceRef, options: { inactive?: boolean }): NativeRequest {
@@ -320,15 +319,15 @@ export class DeviceMapper {
   }
 
   /** Per-target status, typed where the target type is known. `noFlush` keeps a thin-pool from committing. */
-  async status(device: DeviceRef, options: { noFlush?: boolean } = {}): Promise<Target[]> {
+  async status(device: DeviceRef, options: { noFlush?: boolean } = {}): Promise<StatusTarget[]> {
     // Without NOFLUSH a thin-pool commits its metadata (I/O) before answering: that one goes off-thread.
     const req = this.#statusRequest(device, options)
     const r = options.noFlush ? this.#control.tableStatusSync(req) : await this.#control.tableStatus(req)
-    return (r.targets ?? []).map((t) => fromKernel(t, 'status'))
+    return (r.targets ?? []).map((t) => fromKernel(t, 'status') as StatusTarget)
   }
-  statusSync(device: DeviceRef, options: { noFlush?: boolean } = {}): Target[] {
+  statusSync(device: DeviceRef, options: { noFlush?: boolean } = {}): StatusTarget[] {
     const r = this.#control.tableStatusSync(this.#statusRequest(device, options))
-    return (r.targets ?? []).map((t) => fromKernel(t, 'status'))
+    return (r.targets ?? []).map((t) => fromKernel(t, 'status') as StatusTarget)
   }
 
   #statusRequest(device: DeviceRef, options: { noFlush?: boolean }): NativeRequest {

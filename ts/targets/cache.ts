@@ -169,3 +169,13 @@ export function cache(
     policyArgs: options.policyArgs ?? {},
   }
 }
+
+// The typed fields table() and status() give for this target type (core's TableTarget and StatusTarget unions).
+declare module '../core/typed-targets' {
+  interface TableFieldsByType {
+    cache: CacheParams
+  }
+  interface StatusFieldsByType {
+    cache: CacheStatus
+  }
+}

@@ -95,3 +95,13 @@ export function crypt(
 ): CryptTarget {
   return { length, type: 'crypt', cipher, key, ivOffset: options.ivOffset ?? 0, device, offset: options.offset ?? 0, options: options.options ?? [] }
 }
+
+// The typed fields table() and status() give for this target type (core's TableTarget and StatusTarget unions).
+declare module '../core/typed-targets' {
+  interface TableFieldsByType {
+    crypt: CryptParams
+  }
+  interface StatusFieldsByType {
+    crypt: {}
+  }
+}

@@ -71,3 +71,13 @@ export function delay(length: number, device: BlockDevice, ms: number, options: 
   if (options.flush) out.flush = options.flush
   return out
 }
+
+// The typed fields table() and status() give for this target type (core's TableTarget and StatusTarget unions).
+declare module '../core/typed-targets' {
+  interface TableFieldsByType {
+    delay: DelayParams
+  }
+  interface StatusFieldsByType {
+    delay: Partial<{ reads: number; writes: number; flushes: number }>
+  }
+}

@@ -94,3 +94,13 @@ export function flakey(
     features: options.features ?? [],
   }
 }
+
+// The typed fields table() and status() give for this target type (core's TableTarget and StatusTarget unions).
+declare module '../core/typed-targets' {
+  interface TableFieldsByType {
+    flakey: FlakeyParams
+  }
+  interface StatusFieldsByType {
+    flakey: {}
+  }
+}

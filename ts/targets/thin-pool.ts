@@ -141,3 +141,13 @@ export function thinPool(
     features: options.features ?? [],
   }
 }
+
+// The typed fields table() and status() give for this target type (core's TableTarget and StatusTarget unions).
+declare module '../core/typed-targets' {
+  interface TableFieldsByType {
+    'thin-pool': ThinPoolParams
+  }
+  interface StatusFieldsByType {
+    'thin-pool': ThinPoolStatus
+  }
+}

@@ -55,3 +55,13 @@ export function thin(length: number, pool: BlockDevice, deviceId: number, extern
   if (externalOrigin !== undefined) out.externalOrigin = externalOrigin
   return out
 }
+
+// The typed fields table() and status() give for this target type (core's TableTarget and StatusTarget unions).
+declare module '../core/typed-targets' {
+  interface TableFieldsByType {
+    thin: ThinParams
+  }
+  interface StatusFieldsByType {
+    thin: ThinStatus
+  }
+}

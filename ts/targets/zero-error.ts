@@ -29,3 +29,15 @@ export function zero(length: number): ZeroTarget {
 export function error(length: number): ErrorTarget {
   return { length, type: 'error' }
 }
+
+// The typed fields table() and status() give for this target type (core's TableTarget and StatusTarget unions).
+declare module '../core/typed-targets' {
+  interface TableFieldsByType {
+    zero: {}
+    error: {}
+  }
+  interface StatusFieldsByType {
+    zero: {}
+    error: {}
+  }
+}
