@@ -3,7 +3,7 @@
 import { execFileSync } from 'node:child_process'
 import { mkdtempSync, openSync, readSync, rmSync, closeSync, truncateSync, writeFileSync, writeSync } from 'node:fs'
 import { join } from 'node:path'
-import { DeviceMapper, thin, thinPool, type DeviceInfo } from '../ts'
+import { DeviceMapper, thin, thinPool, type DeviceInfo } from 'devmapper'
 
 const dm = new DeviceMapper()
 const MiB = 2048 // sectors

@@ -170,6 +170,7 @@ export class DeviceMapper {
     return toInfo(this.#udev.runSync(t, () => this.#control.devSuspendSync({ ...req, eventNr: t.eventNr })))
   }
 
+  /** Suspends the device: I/O queues until resume. `noFlush` keeps queued I/O queued; `skipLockfs` skips the file-system freeze. */
   async suspend(device: DeviceRef, options: SuspendOptions = {}): Promise<DeviceInfo> {
     return toInfo(await this.#control.devSuspend(this.#suspendRequest(device, options)))
   }
@@ -288,6 +289,7 @@ export class DeviceMapper {
 
   // ---- queries ----------------------------------------------------------------------------------------------
 
+  /** The device's state: numbers, open count, event counter, suspended, tables loaded, node path. */
   async info(device: DeviceRef): Promise<DeviceInfo> {
     return this.infoSync(device)
   }
@@ -382,6 +384,7 @@ export class DeviceMapper {
     return this.#control.fd()
   }
 
+  /** Sets the disk geometry (cylinders, heads, sectors, start) the device reports to HDIO_GETGEO. */
   async setGeometry(device: DeviceRef, geometry: Geometry): Promise<DeviceInfo> {
     return toInfo(await this.#control.devSetGeometry(this.#geometryRequest(device, geometry)))
   }

@@ -154,6 +154,7 @@ export const cacheType: TargetType = {
   },
 }
 
+/** A cache target: `originDevice` cached on `cacheDevice`, with its metadata on `metadataDevice`. Defaults: 256 KiB blocks (512 sectors), policy smq. */
 export function cache(
   length: number,
   devices: { metadataDevice: BlockDevice; cacheDevice: BlockDevice; originDevice: BlockDevice },

@@ -86,6 +86,7 @@ export const cryptType: TargetType = {
   },
 }
 
+/** A dm-crypt target over `device` with `cipher` (e.g. aes-xts-plain64) and `key` (hex, or a CryptKey); the table is sent with DM_SECURE_DATA_FLAG. */
 export function crypt(
   length: number,
   device: BlockDevice,

@@ -79,6 +79,7 @@ function parseFeatures(args: string[]): FlakeyFeature[] | undefined {
   return out
 }
 
+/** A flakey target over `device`: available for `upInterval` seconds, then failing (or corrupting, per `features`) for `downInterval` seconds. */
 export function flakey(
   length: number,
   device: BlockDevice,

@@ -85,10 +85,12 @@ function snapshotKind(type: 'snapshot' | 'snapshot-merge'): TargetType {
 export const snapshotType = snapshotKind('snapshot')
 export const snapshotMergeType = snapshotKind('snapshot-merge')
 
+/** The snapshot-origin target over `origin`: writes to it copy the old chunks into every snapshot first. */
 export function snapshotOrigin(length: number, origin: BlockDevice): SnapshotOriginTarget {
   return { length, type: 'snapshot-origin', origin }
 }
 
+/** A snapshot of `origin` keeping changed chunks on `cow`. Defaults: persistent (P), 8 KiB chunks (16 sectors); `merge: true` gives snapshot-merge. */
 export function snapshot(
   length: number,
   origin: BlockDevice,

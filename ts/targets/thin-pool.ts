@@ -125,6 +125,7 @@ function parsePoolStatus(params: string): ThinPoolStatus {
   return out
 }
 
+/** A thin pool on `metadataDevice` and `dataDevice`. Defaults: 64 KiB data blocks (128 sectors), low water mark 0, no features. */
 export function thinPool(
   length: number,
   metadataDevice: BlockDevice,

@@ -50,6 +50,7 @@ export const thinType: TargetType = {
   },
 }
 
+/** A thin device: id `deviceId` of the thin pool `pool`, optionally over a read-only `externalOrigin`. */
 export function thin(length: number, pool: BlockDevice, deviceId: number, externalOrigin?: BlockDevice): ThinTarget {
   const out: ThinTarget = { length, type: 'thin', pool, deviceId }
   if (externalOrigin !== undefined) out.externalOrigin = externalOrigin

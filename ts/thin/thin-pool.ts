@@ -165,6 +165,7 @@ export class ThinPool {
     this.#dm.messageSync(this.name, 0, 'reserve_metadata_snap')
   }
 
+  /** Releases the metadata snapshot held by reserveMetadataSnap (EINVAL when none is held). */
   async releaseMetadataSnap(): Promise<void> {
     await this.#dm.message(this.name, 0, 'release_metadata_snap')
   }
