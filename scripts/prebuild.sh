@@ -5,9 +5,14 @@
 # Each is checked with scripts/check-glibc.sh when that script exists. `--arch x64` (or arm64) builds one.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+root=$PWD
+# node-gyp rebuild deletes build/, which holds the compiled tests and the dev addon: build in a copy
+stage=$(mktemp -d /tmp/devmapper-prebuild.XXXXXX)
+trap 'rm -rf "$stage"' EXIT
+cp -r package.json binding.gyp native "$stage/"
+ln -s "$root/node_modules" "$stage/node_modules"
 
-# the native arch last, so build/Release keeps a build this machine can load
-arches=(arm64 x64)
+arches=(x64 arm64)
 [ "${1:-}" = "--arch" ] && arches=("$2")
 
 for arch in "${arches[@]}"; do
@@ -19,11 +24,10 @@ for arch in "${arches[@]}"; do
     strip=aarch64-linux-gnu-strip
   fi
   rm -rf "prebuilds/linux-$arch"
-  env "${env[@]}" npx prebuildify --napi --strip --strip-bin "$strip" --tag-libc --arch "$arch" --target "node@$(node -p process.versions.node)"
+  (cd "$stage" && env "${env[@]}" npx prebuildify --napi --strip --strip-bin "$strip" --tag-libc --arch "$arch" \
+    --target "node@$(node -p process.versions.node)" --out "$root")
   file=prebuilds/linux-$arch/devmapper.glibc.node
   [ -f "$file" ] || { echo "prebuild: $file was not made" >&2; exit 1; }
   if [ -x scripts/check-glibc.sh ] || [ -f scripts/check-glibc.sh ]; then bash scripts/check-glibc.sh "$file"; fi
   echo "prebuild: $file"
 done
-# node-gyp leaves the last addon built in build/Release, where node-gyp-build looks first: not a foreign one
-[ "${arches[-1]}" = "$(node -p process.arch)" ] || rm -rf build/Release

@@ -5,7 +5,7 @@ import { createHash, randomBytes } from 'node:crypto'
 import { readdirSync, statSync } from 'node:fs'
 import { inspect } from 'node:util'
 import { t, type Test } from 'tap'
-import { CryptKey, formatTable, mirror, raid, snapshotMerge, verity, type TargetInput } from '../../ts'
+import { CryptKey, formatTable, type TargetInput } from '../../ts'
 import { devPath, dm, dmsetup, loopDevice, name, readDevice, sh, sweep, writeDevice } from './helpers'
 import { activeOf, statusOf, tableOf } from './narrow'
 
@@ -276,35 +276,4 @@ t.test('raid: raid1 with metadata devices, synced status', async (t) => {
     st = (await dm.status(n))[0]
   }
   t.match(st, { state: 'active', raidType: 'raid1', health: 'AA', syncedSectors: 8192, totalSectors: 8192, syncAction: 'idle', mismatchCount: 0 }, st.params as string)
-})
-
-t.test('builder functions verity, mirror, raid, snapshotMerge: loaded, read back equal, same line as dmsetup', async (t) => {
-  insmod('raid1')
-  // verity with the builder's defaults (format 1, 4 KiB blocks, sha256, no salt): digest = sha256(block)
-  const data = loopDevice(1)
-  const hash = loopDevice(1)
-  const content = randomBytes(8 * 4096)
-  writeDevice(data.path, 0, content)
-  const level = Buffer.alloc(4096)
-  for (let i = 0; i < 8; i++) createHash('sha256').update(content.subarray(i * 4096, (i + 1) * 4096)).digest().copy(level, i * 32)
-  writeDevice(hash.path, 0, level)
-  const v = verity(64, data.path, hash.path, createHash('sha256').update(level).digest('hex'))
-  await roundTrip(t, name('b-verity'), [v], [{ ...v, start: 0, dataDevice: devno(data.path), hashDevice: devno(hash.path) }], false, true)
-  const block = execFileSync('dd', [`if=${devPath(name('b-verity'))}`, 'bs=4096', 'skip=5', 'count=1', 'iflag=direct', 'status=none'])
-  t.same(block, content.subarray(5 * 4096, 6 * 4096), 'a block verifies against the built root digest')
-  t.match((await dm.status(name('b-verity')))[0], { type: 'verity', state: 'verified' })
-
-  const [a, b] = [loopDevice(4), loopDevice(4)]
-  const m = mirror(8192, [{ device: a.path }, { device: b.path }])
-  await roundTrip(t, name('b-mirror'), [m], [{ ...m, start: 0, mirrors: [{ device: devno(a.path), offset: 0 }, { device: devno(b.path), offset: 0 }] }])
-
-  const [m1, d1, m2, d2] = [loopDevice(4), loopDevice(8), loopDevice(4), loopDevice(8)]
-  const r = raid(8192, 'raid1', [{ metadata: m1.path, data: d1.path }, { metadata: m2.path, data: d2.path }], { options: ['region_size', '1024'] })
-  await roundTrip(t, name('b-raid'), [r], [{ ...r, start: 0, devices: [{ metadata: devno(m1.path), data: devno(d1.path) }, { metadata: devno(m2.path), data: devno(d2.path) }] }])
-
-  // snapshot-merge over a fresh persistent COW: nothing to merge, so it reports merged at once
-  const [base, cow] = [loopDevice(4), loopDevice(4)]
-  const sm = snapshotMerge(8192, base.path, cow.path)
-  await roundTrip(t, name('b-merge'), [sm], [{ ...sm, start: 0, origin: devno(base.path), cow: devno(cow.path) }])
-  t.match((await dm.status(name('b-merge')))[0], { type: 'snapshot-merge', state: 'active', merged: true })
 })
