@@ -23,11 +23,12 @@ for arch in "${arches[@]}"; do
     env=(CC=aarch64-linux-gnu-gcc CXX=aarch64-linux-gnu-g++ LINK=aarch64-linux-gnu-g++ AR=aarch64-linux-gnu-ar)
     strip=aarch64-linux-gnu-strip
   fi
-  rm -rf "prebuilds/linux-$arch"
   (cd "$stage" && env "${env[@]}" npx prebuildify --napi --strip --strip-bin "$strip" --tag-libc --arch "$arch" \
-    --target "node@$(node -p process.versions.node)" --out "$root")
+    --target "node@$(node -p process.versions.node)" --out "$stage/out")
   file=prebuilds/linux-$arch/devmapper.glibc.node
-  [ -f "$file" ] || { echo "prebuild: $file was not made" >&2; exit 1; }
+  [ -f "$stage/out/$file" ] || { echo "prebuild: $file was not made" >&2; exit 1; }
+  # replaced in one rename, so a test or loader running meanwhile never finds the directory empty
+  mkdir -p "prebuilds/linux-$arch" && mv -f "$stage/out/$file" "$file"
   if [ -x scripts/check-glibc.sh ] || [ -f scripts/check-glibc.sh ]; then bash scripts/check-glibc.sh "$file"; fi
   echo "prebuild: $file"
 done
