@@ -141,4 +141,3 @@ class Tail {
     this.#partial = this.#partial.slice(cut)
   }
 }
-
