@@ -2,7 +2,7 @@
 // build, else the best prebuild for this platform), falling back past files that fail to load, then the cmake-js build.
 import { existsSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
-import { DmError } from './errors'
+import { kernelError, type DmError } from './errors'
 
 export interface NativeTarget {
   start: number | bigint
@@ -131,7 +131,10 @@ export interface NativeAddon {
   Poller: new (fd: number, onReadable: (errno: number, events: number) => void) => NativePoller
   udev: NativeUdev
   loop: NativeLoop
-  setErrorClass(cls: typeof DmError): void
+  /** Every failed open or ioctl becomes what `make` returns; the native side passes numbers, no names. */
+  setErrorFactory(make: (errno: number, operation: string, device: string) => Error): void
+  /** The C library's description of an errno ('Device or resource busy'). */
+  strerror(errno: number): string
   commands: Record<Command, { nr: number; name: string; minVersion: [number, number, number] }>
 }
 
@@ -193,4 +196,4 @@ function packageRoot(): string {
 }
 
 export const native: NativeAddon = loadAddon(packageRoot())
-native.setErrorClass(DmError)
+native.setErrorFactory((errno, operation, device) => kernelError(errno, operation, device, native.strerror(errno)))
