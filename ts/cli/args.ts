@@ -40,7 +40,9 @@ export const OPTIONS = {
 
 export type Values = ReturnType<typeof parse>['values']
 
-export class UsageError extends Error {}
+export class UsageError extends Error {
+  override name = 'UsageError'
+}
 
 export interface Parsed {
   verb: string | undefined

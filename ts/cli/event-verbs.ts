@@ -23,7 +23,8 @@ export async function watch(ctx: Ctx): Promise<number> {
   return 0
 }
 
-/** `pool status NAME`: the ThinPool handle's typed status; text is a `key: value` list, --json the object. */
+/** `pool status NAME`: the ThinPool handle's typed status; text is a `key: value` list of its
+// fields (the raw status line left out), --json the object. */
 export async function pool(ctx: Ctx): Promise<number> {
   const [sub, name, ...rest] = ctx.operands
   if (sub !== 'status') throw new UsageError(`pool: unknown subcommand '${sub ?? ''}' (pool status NAME)`)
@@ -35,7 +36,7 @@ export async function pool(ctx: Ctx): Promise<number> {
   }
   const plain = JSON.parse(toJson(status)) as Record<string, unknown>
   let out = ''
-  for (const [k, v] of Object.entries(plain)) out += `${k}: ${typeof v === 'object' && v !== null ? JSON.stringify(v) : String(v)}\n`
+  for (const [k, v] of Object.entries(plain)) if (k !== 'params') out += `${k}: ${typeof v === 'object' && v !== null ? JSON.stringify(v) : String(v)}\n`
   ctx.out(out)
   return 0
 }

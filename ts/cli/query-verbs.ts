@@ -224,7 +224,12 @@ export function info(ctx: Ctx): number {
   const tree = needs.has('tree') ? buildTree(ctx).tree : undefined
   const rows: ReportRow[] = refs.map((ref) => {
     const row: ReportRow = needs.has('readAhead') ? infoRow(ctx, ref) : ctx.dm.infoSync(ref)
-    row.blkName = (major, minor) => kernelName(major, minor) ?? `${major}:${minor}`
+    row.blkName = (major, minor) => {
+      const n = kernelName(major, minor)
+      // dmsetup fails the report the same way (a device with no table has no block device yet)
+      if (n === undefined) throw new Error(`Could not resolve block device name for ${major}:${minor}.`)
+      return n
+    }
     if (needs.has('deps')) row.deps = ctx.dm.depsSync({ major: row.major, minor: row.minor })
     if (tree) {
       const node = tree.find(row.major, row.minor)

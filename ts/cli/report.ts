@@ -108,7 +108,9 @@ export const FIELDS: Record<string, Field> = {
 
 export const DEFAULT_FIELDS = 'name,major,minor,attr,open,segments,events,uuid'
 
-export class ReportError extends Error {}
+export class ReportError extends Error {
+  override name = 'ReportError'
+}
 
 /** The field list of `-o` ('+a,b' appends to the defaults); throws ReportError naming an unknown field. */
 export function parseFields(options: string | undefined): string[] {

@@ -163,8 +163,9 @@ export function drawTree(tree: DepTree, o: TreeDrawOptions): string {
     }
     put(n.name)
     const blk = o.blkdevname ? o.blkName?.(n.major, n.minor) : undefined
-    if (blk !== undefined) put(`${n.name ? ' <' : '<'}${blk}>`)
-    if (o.device) put(`${n.name ? ' (' : '('}${n.major}:${n.minor})`)
+    // libdm's names are never NULL (non-mapped devices have ''), so the space is always there
+    if (blk !== undefined) put(` <${blk}>`)
+    if (o.device) put(` (${n.major}:${n.minor})`)
     const info = n.mapped ? o.info?.(n) : undefined
     if (info) {
       const attrs: string[] = []
