@@ -4,9 +4,9 @@
 import { t } from 'tap'
 import { DeviceMapper } from '../../ts'
 import { name, prefix, sweep } from './helpers'
-import { removeBinDir, same } from './cli-helpers'
+import { removeBinDir, same, withUdev } from './cli-helpers'
 
-t.setTimeout(100_000)
+t.setTimeout(120_000)
 const quick = new DeviceMapper({ udev: 'manual' })
 const bulk: string[] = []
 
@@ -32,6 +32,9 @@ t.test('300 devices: ls and info -c as dmsetup prints them', async (t) => {
   t.equal(ls.split('\n').filter((l) => l.startsWith(`${prefix}bulk-`)).length, 300, 'all 300 listed')
   same(t, ['info', '-c'])
   same(t, ['info', '-c', '--noheadings'])
+  // With udev, the 300 uevents each way cost ~40 s of this file already: the udev pass stops at ls and info -c
+  // (the layouts below do not depend on udev, and the pass without udev compares them).
+  if (withUdev) return
   same(t, ['info'])
   same(t, ['ls', '--target', 'zero'])
   same(t, ['table'])

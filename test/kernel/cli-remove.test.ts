@@ -97,13 +97,14 @@ t.test('pool status and watch', async (t) => {
   ok(t, 'message', pool, '0', 'create_thin', '0')
   const thin = name('thin')
   ok(t, 'create', thin, '--table', `0 2048 thin /dev/mapper/${pool} 0`)
-  ok(t, 'load', thin, '--table', `0 4096 thin /dev/mapper/${pool} 0`)
-  ok(t, 'resume', thin)
-  for (let i = 0; i < 50 && !out.includes(thin); i++) await new Promise((r) => setTimeout(r, 50))
+  // a rename raises a device event (a table swap does not)
+  const renamed = name('thin-renamed')
+  ok(t, 'rename', thin, renamed)
+  for (let i = 0; i < 100 && !out.includes(renamed); i++) await new Promise((r) => setTimeout(r, 50))
   watcher.kill('SIGINT')
   t.equal(await exited, 0, 'watch ends cleanly on SIGINT')
   const events = out.trim().split('\n').map((l) => JSON.parse(l) as { name: string; eventNr: number })
-  t.ok(events.some((e) => e.name === thin && e.eventNr > 0), 'one JSON line per event, for the thin device')
+  t.ok(events.some((e) => e.name === renamed && e.eventNr > 0), 'one JSON line per event, for the renamed device')
 })
 
 t.test("remove_all (the sandbox guest has no devices but this file's)", async (t) => {
