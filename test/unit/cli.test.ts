@@ -1,5 +1,7 @@
 // The CLI's pieces that need no kernel: argument parsing, dmsetup's layouts of fixed objects (info, ls, table
 // with key masking, deps, targets, the info -c report, the ls --tree drawing), error reporting and exit codes.
+import { spawnSync } from 'node:child_process'
+import { resolve } from 'node:path'
 import { t } from 'tap'
 import { DmError, invalid } from '../../ts/core'
 import { CryptKey } from '../../ts/targets'
@@ -9,6 +11,7 @@ import {
   conciseEntry, depsLine, infoLong, lsLine, lsTargetLine, maskKeys, messageReply, tableLines, targetsLines, versionLines,
 } from '../../ts/cli/dmsetup-format'
 import { report } from '../../ts/cli/errors'
+import { findLine, listTable } from '../../ts/cli/loop-verbs'
 import { formatReport, parseFields, ReportError, type ReportRow } from '../../ts/cli/report'
 import { run } from '../../ts/cli/run'
 import { DepTree, drawTree, type TreeDrawOptions } from '../../ts/cli/tree'
@@ -207,4 +210,28 @@ t.test('run(): --help per verb, unknown verbs and missing verbs, without touchin
   x = io()
   t.equal(await run(['info', '-c', '-o', 'name,bogus'], x.io), 2, 'an unknown field is bad usage, found before any ioctl')
   t.match(x.o.err, /Unrecognised field: bogus/)
+})
+
+t.test('loop layouts: losetup --list columns and losetup -j lines', async (t) => {
+  const info = {
+    path: '/dev/loop0', number: 0, major: 7, minor: 0, backingFile: '/tmp/a.img', offset: 0, sizeLimit: 0, readOnly: false,
+    autoclear: false, directIo: false, partscan: false, sizeBytes: 1048576, blockSize: 512, backingDevice: '8:1', backingInode: 1234,
+  }
+  t.equal(
+    listTable([info, { ...info, path: '/dev/loop10', backingFile: '/tmp/b', offset: 4096, readOnly: true, blockSize: 4096 }]),
+    'NAME        SIZELIMIT OFFSET AUTOCLEAR RO BACK-FILE  DIO LOG-SEC\n' +
+      '/dev/loop0          0      0         0  0 /tmp/a.img   0     512\n' +
+      '/dev/loop10         0   4096         0  1 /tmp/b       0    4096\n',
+  )
+  t.equal(findLine(info), '/dev/loop0: [2049]:1234 (/tmp/a.img)\n')
+  t.equal(findLine({ ...info, backingDevice: '0:31', offset: 512, sizeLimit: 1024 }), '/dev/loop0: [0031]:1234 (/tmp/a.img), offset 512, sizelimit 1024\n')
+})
+
+t.test('thin-metadata-size through the bin: the tool\'s bytes and exit codes (thin_metadata_size 0.9.0 on the host)', async (t) => {
+  const main = resolve(__dirname, '..', '..', 'ts', 'cli', 'main.js')
+  for (const args of [['-b', '2m', '-s', '100G', '-m', '100000', '-u', 'M'], ['-b', '128', '-s', '2097152', '-m', '1', '-n'], ['-b', '64k', '-s', '1t', '-m', '10', '-nlong', '-u', 'g'], ['-b', '3', '-s', '1G', '-m', '1'], ['-q']]) {
+    const ours = spawnSync(process.execPath, [main, 'thin-metadata-size', ...args], { encoding: 'utf8', env: { ...process.env, LC_ALL: 'C' } })
+    const tool = spawnSync('thin_metadata_size', args, { encoding: 'utf8', env: { ...process.env, LC_ALL: 'C' } })
+    t.same({ stdout: ours.stdout, stderr: ours.stderr, status: ours.status }, { stdout: tool.stdout, stderr: tool.stderr, status: tool.status }, args.join(' '))
+  }
 })

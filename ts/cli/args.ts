@@ -33,6 +33,13 @@ export const OPTIONS = {
   // accepted for dmsetup compatibility; they change nothing here
   noopencount: { type: 'boolean' },
   yes: { type: 'boolean', short: 'y' },
+  // loop verbs (losetup's long names; its -o is taken by dmsetup's -o here)
+  offset: { type: 'string' },
+  sizelimit: { type: 'string' },
+  'sector-size': { type: 'string' },
+  'direct-io': { type: 'boolean' },
+  autoclear: { type: 'boolean' },
+  partscan: { type: 'boolean' },
   // pool / volume verbs
   root: { type: 'string' },
   opt: { type: 'string', multiple: true },

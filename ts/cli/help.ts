@@ -30,6 +30,12 @@ export const VERB_HELP: Record<string, string> = {
   clear: 'clear DEVICE...\n  Drops the inactive table.',
   udevcookies: 'udevcookies\n  Lists the udev cookie semaphores (value column not available: shown as -).',
   watch: 'watch [NAME...]\n  One JSON line per device event ({name, eventNr, previousEventNr, major, minor, uuid}) until Ctrl-C.',
+  loop: 'loop attach FILE [-r] [--offset B] [--sizelimit B] [--sector-size N] [--direct-io] [--autoclear] [--partscan]\n' +
+    '     | loop detach DEV... | loop ls | loop find FILE | loop resize DEV | loop info DEV\n' +
+    '  Loop devices without losetup: attach prints the device, ls prints losetup --list\'s columns, find prints\n' +
+    '  losetup -j\'s lines, resize re-reads the backing file\'s size.',
+  'thin-metadata-size': 'thin-metadata-size -b BLOCKSIZE[UNIT] -s POOLSIZE[UNIT] -m MAXTHINS [-u UNIT] [-n[short|long]] (--help: the tool\'s)\n' +
+    '  Debian\'s thin_metadata_size (0.9.0), byte for byte: same options, output, messages and exit codes.',
   pool: 'pool status NAME [--noflush]\n  A thin-pool\'s typed status (--json for the object).',
 }
 

@@ -6,8 +6,10 @@ import { Ctx, type Io } from './context'
 import * as device from './device-verbs'
 import { report } from './errors'
 import * as events from './event-verbs'
+import { loopVerb } from './loop-verbs'
 import { usage, VERB_HELP } from './help'
 import * as query from './query-verbs'
+import { thinMetadataSizeCli } from '../volumes'
 
 type Verb = (ctx: Ctx) => number | Promise<number>
 
@@ -35,6 +37,7 @@ const VERBS: Record<string, Verb> = {
   udevcookies: device.udevcookies,
   watch: events.watch,
   pool: events.pool,
+  loop: loopVerb,
 }
 
 /** The process's own streams. */
@@ -50,6 +53,14 @@ export function processIo(): Io {
 
 /** Runs one command line; resolves to the exit status. Never throws. */
 export async function run(argv: string[], io: Io = processIo()): Promise<number> {
+  // thin_metadata_size's own options (-b -s -m -u -n) and messages: the words after the verb go to it untouched
+  // (its own -h/--help included).
+  if (argv[0] === 'thin-metadata-size') {
+    const r = thinMetadataSizeCli(argv.slice(1))
+    io.stdout(r.stdout)
+    io.stderr(r.stderr)
+    return r.status
+  }
   let parsed: Parsed | undefined
   let ctx: Ctx | undefined
   try {
