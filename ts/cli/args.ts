@@ -43,6 +43,10 @@ export const OPTIONS = {
   // pool / volume verbs
   root: { type: 'string' },
   opt: { type: 'string', multiple: true },
+  size: { type: 'string' },
+  fs: { type: 'string' },
+  'mount-options': { type: 'string' },
+  repair: { type: 'boolean' },
 } as const
 
 export type Values = ReturnType<typeof parse>['values']

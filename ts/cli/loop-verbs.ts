@@ -1,6 +1,7 @@
 // `loop attach|detach|ls|find|resize|info`: loop devices through the loop wing (no losetup). attach prints the
 // device path (as `losetup --show -f FILE`), ls prints `losetup --list`'s default columns, find prints
 // `losetup -j FILE`'s lines; --json prints LoopInfo objects.
+import { readdirSync } from 'node:fs'
 import { loop, type LoopInfo } from '../loop'
 import { uint, UsageError } from './args'
 import type { Ctx } from './context'
@@ -39,6 +40,22 @@ export function listTable(list: readonly LoopInfo[]): string {
     .join('')
 }
 
+/**
+ * losetup walks /sys/block in readdir order (kernfs's name-hash order, not numeric): list in that order so that
+ * `loop ls` and `loop find` print their lines where losetup prints them.
+ */
+function sysfsOrder(list: LoopInfo[]): LoopInfo[] {
+  let names: string[]
+  try {
+    names = readdirSync('/sys/block')
+  } catch {
+    return list
+  }
+  const rank = new Map(names.map((n, i) => [n, i]))
+  const at = (i: LoopInfo): number => rank.get(`loop${i.number}`) ?? Number.MAX_SAFE_INTEGER
+  return [...list].sort((a, b) => at(a) - at(b) || a.number - b.number)
+}
+
 export async function loopVerb(ctx: Ctx): Promise<number> {
   const [sub, ...args] = ctx.operands
   const v = ctx.values
@@ -66,14 +83,14 @@ export async function loopVerb(ctx: Ctx): Promise<number> {
     }
     case 'ls': {
       if (args.length !== 0) throw new UsageError('loop ls: takes no arguments')
-      const list = await loop.list()
+      const list = sysfsOrder(await loop.list())
       if (ctx.json) ctx.printJson(list)
       else if (list.length > 0) ctx.out(listTable(list))
       return 0
     }
     case 'find': {
       if (args.length !== 1) throw new UsageError('loop find: needs exactly one FILE')
-      const list = await loop.find(args[0])
+      const list = sysfsOrder(await loop.find(args[0]))
       if (ctx.json) ctx.printJson(list)
       else ctx.out(list.map(findLine).join(''))
       return 0
