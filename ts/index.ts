@@ -16,3 +16,7 @@ export type { SnapshotOptions, ThinPoolStatus, TransactionId } from './thin'
 export { DeviceWatch } from './events'
 export type { DeviceEvent, WatchOptions } from './events'
 export * from './targets'
+export { VolumeManager } from './volumes'
+export type {
+  CheckResult, CreateVolumeOptions, FsType, MountOptions, PoolStatus, RemoveVolumeOptions, VolumeInfo, VolumeManagerOptions,
+} from './volumes'
