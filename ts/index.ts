@@ -20,3 +20,5 @@ export { VolumeManager } from './volumes'
 export type {
   CheckResult, CreateVolumeOptions, FsType, MountOptions, PoolStatus, RemoveVolumeOptions, VolumeInfo, VolumeManagerOptions,
 } from './volumes'
+export { METADATA_BLOCK_BYTES, SECTOR_BYTES, parseSize, thinMetadataSize, thinMetadataSizeCli } from './volumes'
+export type { CliResult, Size, ThinMetadataSizeCliOptions, ThinMetadataSizeOptions } from './volumes'
