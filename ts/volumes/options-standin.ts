@@ -2,8 +2,9 @@
 // driver options resolved into a config with defaults. Deleted on merge.
 import { invalid } from '../core/errors'
 import type { FsType } from './store'
+import { parseSize, type Size } from './sizes'
 
-export type Size = number | string
+export { parseSize }
 
 export interface VolumeManagerOptions {
   root: string
@@ -42,15 +43,6 @@ export interface VolumeConfig {
   autoExtend: boolean
 }
 
-const UNITS: Record<string, number> = { '': 1, k: 2 ** 10, m: 2 ** 20, g: 2 ** 30, t: 2 ** 40, p: 2 ** 50 }
-
-export function parseSize(value: unknown, field: string, operation = 'open'): number {
-  if (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0) return value
-  const m = typeof value === 'string' ? /^(\d+(?:\.\d+)?)\s*([kmgtp]?)(?:i?b)?$/i.exec(value.trim()) : null
-  if (!m) throw invalid(operation, field, `is not a size (like 512, '64K', '10G'), got ${JSON.stringify(value)}`)
-  return Math.floor(Number(m[1]) * UNITS[m[2].toLowerCase()])
-}
-
 export function resolveOptions(o: VolumeManagerOptions): VolumeConfig {
   const op = 'open'
   if (o === null || typeof o !== 'object') throw invalid(op, 'options', 'must be an object')
@@ -71,12 +63,12 @@ export function resolveOptions(o: VolumeManagerOptions): VolumeConfig {
       case 'dm.datadev': set(key, 'dataDevice', val); break
       case 'dm.metadatadev': set(key, 'metadataDevice', val); break
       case 'dm.thinpooldev': set(key, 'thinPoolDevice', val.replace(/^\/dev\/mapper\//, '')); break
-      case 'dm.loopdatasize': set(key, 'loopDataSize', parseSize(val, key)); break
-      case 'dm.loopmetadatasize': set(key, 'loopMetadataSize', parseSize(val, key)); break
+      case 'dm.loopdatasize': set(key, 'loopDataSize', parseSize(val, key, 'open')); break
+      case 'dm.loopmetadatasize': set(key, 'loopMetadataSize', parseSize(val, key, 'open')); break
       case 'dm.thinpoolname': set(key, 'poolName', val); break
-      case 'dm.blocksize': set(key, 'blockSize', parseSize(val, key)); break
-      case 'dm.thinpoolblocksize': set(key, 'blockSize', parseSize(val, key) * 512); break
-      case 'dm.basesize': case 'dm.defaultvolumesize': set(key, 'defaultVolumeSize', parseSize(val, key)); break
+      case 'dm.blocksize': set(key, 'blockSize', parseSize(val, key, 'open')); break
+      case 'dm.thinpoolblocksize': set(key, 'blockSize', parseSize(val, key, 'open') * 512); break
+      case 'dm.basesize': case 'dm.defaultvolumesize': set(key, 'defaultVolumeSize', parseSize(val, key, 'open')); break
       case 'dm.fs': set(key, 'fs', val); break
       case 'dm.mkfsarg': merged.mkfsArgs = [...((merged.mkfsArgs as string[]) ?? []), val]; break
       case 'dm.mountopt': set(key, 'mountOptions', val); break
@@ -88,7 +80,7 @@ export function resolveOptions(o: VolumeManagerOptions): VolumeConfig {
   const dataDevice = merged.dataDevice as string | undefined
   const metadataDevice = merged.metadataDevice as string | undefined
   if ((dataDevice === undefined) !== (metadataDevice === undefined)) throw invalid(op, 'dataDevice', 'and metadataDevice must be given both or neither')
-  const blockSize = parseSize(merged.blockSize ?? 65536, 'blockSize')
+  const blockSize = parseSize(merged.blockSize ?? 65536, 'blockSize', 'open')
   const sectors = blockSize / 512
   if (!Number.isInteger(sectors) || sectors < 128 || sectors > 2097152 || sectors % 128 !== 0) {
     throw invalid(op, 'blockSize', `must be 64K..1G in multiples of 64K (128..2097152 sectors, multiple of 128), got ${blockSize} bytes`)
@@ -98,11 +90,11 @@ export function resolveOptions(o: VolumeManagerOptions): VolumeConfig {
   const mfs = String(merged.minFreeSpace ?? '10%')
   const pm = /^(\d+(?:\.\d+)?)%$/.exec(mfs)
   if (!pm || Number(pm[1]) >= 100) throw invalid(op, 'minFreeSpace', `must be a percentage below 100% like '10%', got '${mfs}'`)
-  const loopDataSize = parseSize(merged.loopDataSize ?? '100G', 'loopDataSize')
+  const loopDataSize = parseSize(merged.loopDataSize ?? '100G', 'loopDataSize', 'open')
   if (loopDataSize % blockSize !== 0 || loopDataSize < blockSize) throw invalid(op, 'loopDataSize', `must be a non-zero multiple of the block size ${blockSize}, got ${loopDataSize}`)
-  const loopMetadataSize = parseSize(merged.loopMetadataSize ?? '2G', 'loopMetadataSize')
+  const loopMetadataSize = parseSize(merged.loopMetadataSize ?? '2G', 'loopMetadataSize', 'open')
   if (loopMetadataSize % 4096 !== 0 || loopMetadataSize < 2 * 2 ** 20) throw invalid(op, 'loopMetadataSize', `must be a multiple of 4096 and at least 2M, got ${loopMetadataSize}`)
-  const defaultVolumeSize = parseSize(merged.defaultVolumeSize ?? '10G', 'defaultVolumeSize')
+  const defaultVolumeSize = parseSize(merged.defaultVolumeSize ?? '10G', 'defaultVolumeSize', 'open')
   if (defaultVolumeSize === 0 || defaultVolumeSize % 512 !== 0) throw invalid(op, 'defaultVolumeSize', `must be a non-zero multiple of 512 bytes, got ${defaultVolumeSize}`)
   const thinPoolDevice = merged.thinPoolDevice as string | undefined
   return {
