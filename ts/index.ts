@@ -22,3 +22,5 @@ export type {
 } from './volumes'
 export { METADATA_BLOCK_BYTES, SECTOR_BYTES, parseSize, thinMetadataSize, thinMetadataSizeCli } from './volumes'
 export type { CliResult, Size, ThinMetadataSizeCliOptions, ThinMetadataSizeOptions } from './volumes'
+export { loop } from './loop'
+export type { Loop, LoopAttachOptions, LoopDeviceRef, LoopInfo } from './loop'

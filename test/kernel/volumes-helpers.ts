@@ -58,3 +58,14 @@ export function removeDevicesWithPrefix(prefix: string): void {
 export function rmRoot(root: string): void {
   rmSync(join(root, '..'), { recursive: true, force: true })
 }
+
+/** Writes 64 KiB of `byte` at the start of a block device, direct and flushed. */
+export function writePattern(path: string, byte: number): void {
+  execFileSync('dd', [`of=${path}`, 'bs=65536', 'count=1', 'oflag=direct', 'conv=fsync,notrunc', 'status=none'], { input: Buffer.alloc(65536, byte) })
+}
+
+/** True when the first 64 KiB of a block device are all `byte`. */
+export function readPattern(path: string, byte: number): boolean {
+  const got = execFileSync('dd', [`if=${path}`, 'bs=65536', 'count=1', 'iflag=direct', 'status=none'])
+  return got.length === 65536 && got.equals(Buffer.alloc(65536, byte))
+}
