@@ -8,6 +8,8 @@ import { freshRoot, removeDevicesWithPrefix, rmRoot } from './volumes-helpers'
 
 const root = freshRoot('crash-create')
 const options = { root, loopDataSize: '128M', loopMetadataSize: '8M', poolName: name('cc-pool'), defaultVolumeSize: '16M' }
+// one child, two opens and two thin_dumps per step: more than tap's default 30 s on the one-CPU guest
+t.setTimeout(90_000)
 t.teardown(() => {
   removeDevicesWithPrefix(prefix)
   sweep()

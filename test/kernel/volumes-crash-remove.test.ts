@@ -9,6 +9,8 @@ import { freshRoot, readPattern, removeDevicesWithPrefix, rmRoot, writePattern }
 
 const root = freshRoot('crash-remove')
 const options = { root, loopDataSize: '128M', loopMetadataSize: '8M', poolName: name('cr-pool'), defaultVolumeSize: '16M' }
+// one child, two opens and two thin_dumps per step: more than tap's default 30 s on the one-CPU guest
+t.setTimeout(90_000)
 t.teardown(() => {
   removeDevicesWithPrefix(prefix)
   sweep()

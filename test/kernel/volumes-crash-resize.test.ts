@@ -10,6 +10,8 @@ import { MiB, freshRoot, removeDevicesWithPrefix, rmRoot } from './volumes-helpe
 
 const root = freshRoot('crash-resize')
 const options = { root, loopDataSize: '128M', loopMetadataSize: '8M', poolName: name('cz-pool'), defaultVolumeSize: '16M' }
+// one child, two opens and two thin_dumps per step: more than tap's default 30 s on the one-CPU guest
+t.setTimeout(90_000)
 t.teardown(() => {
   removeDevicesWithPrefix(prefix)
   sweep()

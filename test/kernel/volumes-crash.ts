@@ -38,9 +38,12 @@ export interface CrashCase {
 
 /** Runs one kill case against `options`' root; 'keep' is a volume with a known pattern that must survive. */
 export async function crashCase(t: Test, options: VolumeManagerOptions, c: CrashCase): Promise<void> {
-  let vm = await VolumeManager.open(options)
-  if (c.before) await c.before(vm)
-  await vm.close()
+  let vm: VolumeManager
+  if (c.before) {
+    vm = await VolumeManager.open(options)
+    await c.before(vm)
+    await vm.close()
+  }
   const r = runChild(options, c.op, c.args, c.step)
   t.equal(r.signal, 'SIGKILL', `${c.step}: the child died at the step${r.signal ? '' : ` (status ${r.status}: ${r.stderr.slice(0, 400)})`}`)
   vm = await VolumeManager.open(options)
@@ -54,7 +57,7 @@ export async function crashCase(t: Test, options: VolumeManagerOptions, c: Crash
     const chk = await vm.check()
     t.match(chk, { ok: true, orphanDeviceIds: [], strayDevices: [], suspendedDevices: [], missingVolumes: [] }, `${c.step}: check() is clean`)
     const prefix = st.poolName.replace(/-pool$/, '-')
-    const devices = dm.listSync().filter((d) => d.name.startsWith(prefix)).map((d) => d.name.slice(prefix.length)).sort()
+    const devices = dm.listSync().filter((d) => d.name.startsWith(prefix) && d.name !== st.poolName).map((d) => d.name.slice(prefix.length)).sort()
     t.same(devices, vols.filter((v) => v.active).map((v) => v.name).sort(), `${c.step}: every device belongs to an active volume`)
     const keep = await vm.activate('keep')
     t.ok(readPattern(keep.path!, 0xa5), `${c.step}: the volume made before is intact`)
