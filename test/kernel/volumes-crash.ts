@@ -2,7 +2,7 @@
 // operation and SIGKILLs itself at that step; then a fresh open must show the whole operation or none of it,
 // the volume that was there before intact with its data, exactly the manager's ids in the pool (thin_dump on
 // a metadata snapshot), no stray or suspended devices, and check() clean.
-import { execFileSync, spawnSync } from 'node:child_process'
+import { execFileSync, spawn, spawnSync } from 'node:child_process'
 import { join } from 'node:path'
 import type { Test } from 'tap'
 import { VolumeManager, type VolumeManagerOptions } from '../../ts'
@@ -86,4 +86,16 @@ export async function fsType(vm: VolumeManager, name: string): Promise<string> {
   } finally {
     await vm.deactivate(name)
   }
+}
+
+/** runChild without waiting: resolves with the exit status when the child ends. */
+export function runChildAsync(options: VolumeManagerOptions, op: string, args: unknown[]): Promise<{ status: number | null; stderr: string }> {
+  const env = { ...process.env }
+  delete env[CRASH_ENV]
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [CHILD, JSON.stringify({ options, op, args })], { env, stdio: ['ignore', 'ignore', 'pipe'] })
+    let stderr = ''
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
+    child.on('close', (status) => resolve({ status, stderr }))
+  })
 }
