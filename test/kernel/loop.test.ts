@@ -10,6 +10,7 @@ import { DmError, loop, type LoopInfo } from '../../ts'
 import { dm, dmsetup, name, readDevice, sh, sweep, writeDevice } from './helpers'
 
 const MiB = 1024 * 1024
+t.setTimeout(240_000) // 64 devices made and torn down, an ext4 made: more than tap's default 30 s in UML
 const scratch = mkdtempSync('/tmp/devmapper-loop-test-')
 const mine = new Set<string>() // backing files this file made; the teardown detaches whatever still uses them
 
@@ -103,10 +104,12 @@ function agrees(t: Test, info: LoopInfo, what: string): void {
   t.equal(Number(sh('blockdev', ['--getsize64', info.path]).trim()), info.sizeBytes, `${what}: blockdev --getsize64 agrees`)
 }
 
-/** Waits (up to 10 s) until the device is no longer attached: udev's blkid may hold it a moment after a detach. */
+/** Waits (up to 10 s) until the kernel has unbound the device (its sysfs `loop` group goes at clear): udev's
+ * blkid may hold it a moment after a detach, and the kernel then detaches at that last close. */
 async function gone(path: string): Promise<boolean> {
+  const group = `/sys/block/${path.replace('/dev/', '')}/loop`
   for (let i = 0; i < 200; i++) {
-    if (!losetup(path)) return true
+    if (!existsSync(group)) return true
     await new Promise((r) => setTimeout(r, 50))
   }
   return false
@@ -133,14 +136,15 @@ t.test('attach with defaults; info by path and number; list; detach; a second de
   t.same(loop.listSync().map((d) => d.path), (await loop.list()).map((d) => d.path), 'listSync = list')
   t.same(
     loop.listSync().map((d) => d.path).sort(),
-    (JSON.parse(sh('losetup', ['--list', '--json'])) as { loopdevices: { name: string }[] }).loopdevices.map((d) => d.name).sort(),
+    (JSON.parse(sh('losetup', ['--list', '--json']) || '{"loopdevices":[]}') as { loopdevices: { name: string }[] }).loopdevices.map((d) => d.name).sort(),
     'list = every device losetup lists',
   )
   writeDevice(l.path, 512, Buffer.alloc(512, 0x3c))
   t.same(readDevice(l.path, 512, 512), Buffer.alloc(512, 0x3c), 'reads back what was written')
 
   await loop.detach(l.path)
-  t.ok(await gone(l.path), 'losetup no longer lists it')
+  t.ok(await gone(l.path), 'unbound')
+  t.equal(losetup(l.path), undefined, 'losetup no longer lists it')
   await t.rejects(loop.detach(l.path), { name: 'DmError', code: 'ENXIO', operation: 'LOOP_CLR_FD', device: l.path }, 'second detach')
   t.throws(() => loop.detachSync(l.number), { code: 'ENXIO', operation: 'LOOP_CLR_FD' }, 'second detachSync')
   await t.rejects(loop.info(l.path), { code: 'ENXIO', operation: 'LOOP_GET_STATUS64' }, 'info of a detached device')
@@ -250,8 +254,11 @@ t.test('directIo: refused on tmpfs (no O_DIRECT) and on an unaligned offset; on 
 })
 
 t.test('64 concurrent attaches get 64 distinct devices', async (t) => {
+  // The guest's loop.ko starts with 8 devices (CONFIG_BLK_DEV_LOOP_MIN_COUNT); LOOP_CTL_GET_FREE adds the rest.
   const files = Array.from({ length: 64 }, (_, i) => file(`many${i}`, 64 * 1024))
+  const started = Date.now()
   const all = await Promise.all(files.map((f) => loop.attach(f)))
+  t.comment(`64 attaches: ${Date.now() - started} ms`)
   t.equal(new Set(all.map((l) => l.path)).size, 64, '64 different devices')
   t.same(all.map((l) => l.backingFile), files, 'each on its own file')
   const listed = JSON.parse(sh('losetup', ['--list', '--json'])) as { loopdevices: { name: string; 'back-file': string }[] }
@@ -263,6 +270,8 @@ t.test('64 concurrent attaches get 64 distinct devices', async (t) => {
   await Promise.all(all.map((l) => loop.detach(l.path)))
   for (const l of all) if (!(await gone(l.path))) t.fail(`${l.path} still attached`)
   t.same(files.flatMap((f) => loop.findSync(f)), [], 'all detached')
+  const after = (JSON.parse(sh('losetup', ['--list', '--json']) || '{"loopdevices":[]}') as { loopdevices: { name: string }[] }).loopdevices
+  t.notOk(after.some((r) => all.some((l) => l.path === r.name)), 'losetup lists none of them')
 })
 
 t.test('a backing path of 200+ bytes comes back whole (sysfs, not the 64-byte lo_file_name)', async (t) => {
@@ -303,6 +312,7 @@ t.test('autoclear: the kernel detaches at the last close', async (t) => {
   const l = await loop.attach(f, { autoclear: true })
   t.match(l, { autoclear: true, backingFile: f, sizeBytes: 1 * MiB }, 'the info read before the close')
   t.ok(await gone(l.path), 'and then the device is free')
+  t.equal(losetup(l.path), undefined, 'losetup agrees')
   t.same(await loop.find(f), [])
 
   // With an opener: detach only marks the device; it goes at that opener's close.

@@ -141,7 +141,7 @@ t.test('open refuses bad options before touching anything', async (t) => {
     [{ blockSize: 129 * 512 }, 'blockSize'],
     [{ minFreeSpace: '100%' }, 'minFreeSpace'],
     [{ fs: 'btrfs' }, 'fs'],
-    [{ dataDevice: '/dev/null' }, 'dataDevice'],
+    [{ dataDevice: '/dev/null' }, 'metadataDevice'],
     [{ driverOptions: ['dm.nosuch=1'] }, 'driverOptions'],
     [{ driverOptions: ['dm.basesize=20G'], defaultVolumeSize: '10G' }, 'defaultVolumeSize'],
   ]

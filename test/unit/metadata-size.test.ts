@@ -7,20 +7,24 @@ import fc from 'fast-check'
 import { t } from 'tap'
 import { thinMetadataSize, thinMetadataSizeCli } from '../../ts'
 
-const TOOL = ['/usr/sbin/thin_metadata_size', '/sbin/thin_metadata_size', '/usr/bin/thin_metadata_size'].find((p) => existsSync(p))
+const PATH = ['/usr/sbin/thin_metadata_size', '/sbin/thin_metadata_size', '/usr/bin/thin_metadata_size'].find((p) => existsSync(p))
+// glibc's getopt messages are translated and POSIXLY_CORRECT stops option parsing at the first operand: compare
+// with the tool as it runs in the C locale without it, which is what thinMetadataSizeCli reproduces.
+const ENV = { ...process.env, LC_ALL: 'C', POSIXLY_CORRECT: undefined }
 
 function tool(args: string[]): { stdout: string; stderr: string; status: number | null } {
-  const r = spawnSync(TOOL!, args, { argv0: 'thin_metadata_size' })
+  const r = spawnSync(PATH!, args, { argv0: 'thin_metadata_size', env: ENV })
   return { stdout: r.stdout.toString('utf8'), stderr: r.stderr.toString('utf8'), status: r.status }
 }
+// The comparisons need the C++ 0.9.0 tool (Debian 12's); the Rust 1.x tool prints differently on purpose.
+const TOOL = PATH !== undefined && tool(['-V']).stdout === '0.9.0\n'
 
 const UNITS = [...'bskKmMgGtTpPeEzZyY', 'bytes', 'sec', 'kibi', 'kilobytes', 'meg', 'gibibytes', 'tera', 'exabytes', 'zeta', 'yo', '']
 const NUMERIC = [[], ['-n'], ['-ns'], ['-nl'], ['-nlong'], ['--numeric-only'], ['--numeric-only=short'], ['--numeric-only=lo'], ['--nu=s']]
 
-t.test('the tool is installed (thin-provisioning-tools); without it this file fails', async (t) => {
-  t.ok(TOOL, 'thin_metadata_size found in /usr/sbin, /sbin or /usr/bin')
-  if (!TOOL) return
-  t.match(tool(['-V']).stdout, /^0\.9\.0\n$/, 'the tool is version 0.9.0')
+t.test('the tool is installed (thin-provisioning-tools 0.9.0); without it this file fails', async (t) => {
+  t.ok(PATH, 'thin_metadata_size found in /usr/sbin, /sbin or /usr/bin')
+  if (PATH) t.ok(TOOL, `thin_metadata_size -V is 0.9.0, got ${JSON.stringify(tool(['-V']).stdout)}`)
 })
 
 if (TOOL) {
@@ -37,9 +41,9 @@ if (TOOL) {
   })
 
   t.test('a grid of sizes, every unit and every -n form, against the tool', async (t) => {
-    const blocks = ['1', '3', '128', '0', '64k', '2m', '1g', '4096s', '512b', '100b', '1K', '8M']
-    const pools = ['129', '1000000', '100G', '1t', '10g', '3P', '99999999999999999999', '2097152s']
-    const thins = ['1', '7', '100000', '16777216', '1k', '5s', '0', '31']
+    const blocks = ['1', '3', '128', '0', '64k', '2m', '1g', '4096s', '100b', '8M']
+    const pools = ['129', '1000000', '100G', '1t', '3P', '99999999999999999999']
+    const thins = ['1', '7', '100000', '16777216', '1k', '0']
     let i = 0
     for (const b of blocks) {
       for (const s of pools) {
@@ -52,7 +56,8 @@ if (TOOL) {
         }
       }
     }
-    for (const u of UNITS) for (const n of NUMERIC) same(t, ['-b', '128', '-s', '100G', '-m', '1000', ...n, '-u', u])
+    for (const u of UNITS) for (const n of [[], ['-ns'], ['--numeric-only=long']]) same(t, ['-b', '128', '-s', '100G', '-m', '1000', ...n, '-u', u])
+    for (const u of ['m', 'G', '']) for (const n of NUMERIC) same(t, ['-b', '128', '-s', '100G', '-m', '1000', ...n, '-u', u])
   })
 
   t.test('rounding: exact ties go to even as glibc printf does; fractions under 0.01 print as %.2e', async (t) => {
@@ -124,8 +129,8 @@ if (TOOL) {
     fc.assert(fc.property(fc.oneof(command, fc.array(word, { maxLength: 8 })), (args) => {
       runs++
       t.same(thinMetadataSizeCli(args), tool(args), JSON.stringify(args))
-    }), { numRuns: 400 })
-    t.equal(runs, 400)
+    }), { numRuns: 250 })
+    t.equal(runs, 250)
   })
 
   t.test('thinMetadataSize() gives the bytes the tool prints with -u b', async (t) => {

@@ -108,11 +108,11 @@ export function decodeKernelDev(dev: bigint): { major: number; minor: number } {
   return { major: Number((dev & 0xfff00n) >> 8n), minor: Number((dev & 0xffn) | ((dev >> 12n) & 0xfff00n)) }
 }
 
-/** glibc's dev_t (Node's stat().dev as bigint) as major:minor. */
+/** glibc's dev_t (Node's stat().dev as bigint) as major:minor (gnu_dev_major / gnu_dev_minor). */
 export function decodeStatDev(dev: bigint): { major: number; minor: number } {
   return {
-    major: Number(((dev >> 8n) & 0xfffn) | ((dev >> 32n) & ~0xfffn)),
-    minor: Number((dev & 0xffn) | ((dev >> 12n) & ~0xffn)),
+    major: Number(((dev >> 8n) & 0xfffn) | ((dev >> 32n) & 0xfffff000n)),
+    minor: Number((dev & 0xffn) | ((dev >> 12n) & 0xffffff00n)),
   }
 }
 

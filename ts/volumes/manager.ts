@@ -16,7 +16,8 @@ import { step } from './faults'
 import * as fsops from './filesystems'
 import { allocateId } from './ids'
 import { detachLoop, loopFiles } from './loop-files'
-import { parseSize, resolveOptions, type VolumeConfig, type VolumeManagerOptions } from './options-standin'
+import { checkVolumeSize, resolveVolumeOptions, type VolumeConfig, type VolumeManagerOptions } from './options'
+import { parseSize } from './sizes'
 import { createPoolDevice, devicePrefix, infoOrUndefined, setupPool, volumeUuid, type PoolSetup } from './pool-setup'
 import { checkTransactionId, decide } from './reconcile'
 import { readState, STATE_VERSION, statePath, sweepTemps, writeState, type FsType, type Intent, type State, type VolumeRecord } from './store'
@@ -58,7 +59,7 @@ export class VolumeManager {
 
   /** Opens (and on first use, sets up) the volume root and its pool. A refused open leaves `root` as it was. */
   static async open(options: VolumeManagerOptions): Promise<VolumeManager> {
-    const cfg = resolveOptions(options)
+    const cfg = resolveVolumeOptions(options)
     // the first directory this open creates, removed again if the open is refused
     let made: string | undefined
     for (let d = cfg.root; !existsSync(d); d = join(d, '..')) made = d
@@ -411,8 +412,7 @@ export class VolumeManager {
     const op = 'createVolume'
     checkVolumeName(name, op)
     if (options === null || typeof options !== 'object') throw invalid(op, 'options', 'must be an object')
-    const size = options.size === undefined ? this.#cfg.defaultVolumeSize : parseSize(options.size, 'size', op)
-    if (size === 0 || size % 512 !== 0) throw invalid(op, 'size', `must be a non-zero multiple of 512 bytes, got ${size}`, name)
+    const size = options.size === undefined ? this.#cfg.defaultVolumeSize : checkVolumeSize(options.size, 'size', op)
     const fs = options.fs ?? this.#cfg.fs
     if (!['ext4', 'xfs', 'none'].includes(fs)) throw invalid(op, 'fs', `must be ext4, xfs or none, got ${String(fs)}`, name)
     return this.#locked(op, async (state) => {

@@ -8,7 +8,7 @@ import { deviceSectors } from '../core/sysfs'
 import type { DeviceInfo } from '../core/types'
 import { ThinPool } from '../thin/thin-pool'
 import { attachFile, ensureSparse, loopFiles } from './loop-files'
-import type { VolumeConfig } from './options-standin'
+import type { VolumeConfig } from './options'
 import type { PoolRecord, State } from './store'
 
 /** Docker's pool name for a root: `devmapper-<major>:<minor>-<inode>-pool` of stat(root) (old 8:8 dev_t split). */
@@ -101,6 +101,14 @@ export async function setupPool(dm: DeviceMapper, cfg: VolumeConfig, state: Stat
   const out: PoolSetup = { record: undefined as unknown as PoolRecord, madeFiles: [], attachedLoops: [], createdPool: false }
   const blockSectors = cfg.blockSize / 512
   if (state) {
+    // The stored pool wins over options given later (Convoy's rule), but an explicit contradiction is refused.
+    if (cfg.explicit.includes('blockSize') && cfg.blockSize !== state.pool.blockSectors * 512) {
+      throw invalid('open', 'blockSize', `is ${cfg.blockSize} bytes but the pool of ${cfg.root} was made with ${state.pool.blockSectors * 512}`)
+    }
+    const named = cfg.thinPoolDevice ?? (cfg.explicit.includes('poolName') ? cfg.poolName : undefined)
+    if (named !== undefined && named !== state.pool.name) {
+      throw invalid('open', cfg.thinPoolDevice !== undefined ? 'thinPoolDevice' : 'poolName', `is '${named}' but ${cfg.root} uses the pool '${state.pool.name}'`)
+    }
     out.record = state.pool
     const existing = await infoOrUndefined(dm, state.pool.name)
     if (existing) {
