@@ -1,7 +1,7 @@
 // `loop attach|detach|ls|find|resize|info`: loop devices through the loop wing (no losetup). attach prints the
 // device path (as `losetup --show -f FILE`), ls prints `losetup --list`'s default columns, find prints
 // `losetup -j FILE`'s lines; --json prints LoopInfo objects.
-import { readdirSync } from 'node:fs'
+import { opendirSync } from 'node:fs'
 import { loop, type LoopInfo } from '../loop'
 import { uint, UsageError } from './args'
 import type { Ctx } from './context'
@@ -45,9 +45,12 @@ export function listTable(list: readonly LoopInfo[]): string {
  * `loop ls` and `loop find` print their lines where losetup prints them.
  */
 function sysfsOrder(list: LoopInfo[]): LoopInfo[] {
-  let names: string[]
+  // opendir/readSync keeps the kernel's order (readdirSync goes through libuv's scandir, which sorts)
+  const names: string[] = []
   try {
-    names = readdirSync('/sys/block')
+    const dir = opendirSync('/sys/block')
+    for (let e = dir.readSync(); e !== null; e = dir.readSync()) names.push(e.name)
+    dir.closeSync()
   } catch {
     return list
   }

@@ -7,6 +7,7 @@ import * as device from './device-verbs'
 import { report } from './errors'
 import * as events from './event-verbs'
 import { loopVerb } from './loop-verbs'
+import { volumeVerb } from './volume-verbs'
 import { usage, VERB_HELP } from './help'
 import * as query from './query-verbs'
 import { thinMetadataSizeCli } from '../volumes'
@@ -38,6 +39,7 @@ const VERBS: Record<string, Verb> = {
   watch: events.watch,
   pool: events.pool,
   loop: loopVerb,
+  volume: volumeVerb,
 }
 
 /** The process's own streams. */
