@@ -1,6 +1,6 @@
 // The mixed device set both CLI comparison files print: made by devmapper (crypt with and without options,
 // linear+zero with a uuid and a long name, read-only, suspended, inactive table) and by dmsetup (a two-level
-// stack over ours with LVM-style uuids, a device without a table).
+// stack over ours with LVM-style uuids, a device without a table, a thin device on a thin pool of ours).
 import { dm, dmsetup, loopDevice, name, prefix } from './helpers'
 
 export const KEY = '0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef'
@@ -15,6 +15,8 @@ export interface Fixture {
   upper: string
   top: string
   empty: string
+  pool: string
+  thin: string
 }
 
 export function makeFixture(): Fixture {
@@ -29,6 +31,8 @@ export function makeFixture(): Fixture {
     upper: name('upper'),
     top: name('vg-lv--x-cow'),
     empty: name('notable'),
+    pool: name('pool'),
+    thin: name('thin'),
   }
   dm.createSync(f.crypt, `0 4096 crypt aes-xts-plain64 ${KEY} 0 ${loop.path} 0`)
   dm.createSync(f.crypt2, `0 2048 crypt aes-xts-plain64 ${KEY} 7 ${loop.path} 4096 1 allow_discards`)
@@ -44,6 +48,12 @@ export function makeFixture(): Fixture {
   dmsetup('create', f.upper, '-u', `LVM-${prefix}upper`, '--table', `0 2048 linear ${dev(f.lin)} 0`)
   dmsetup('create', f.top, '-u', `LVM-${prefix}top`, '--table', `0 1024 linear ${dev(f.upper)} 0\n1024 512 linear ${dev(f.ro)} 0`)
   dmsetup('create', f.empty, '--notable')
+  // a thin pool (its table line ends with a space, which dmsetup prints) and a thin device on it
+  const meta = loopDevice(4)
+  const data = loopDevice(16)
+  dm.createSync(f.pool, `0 ${data.sectors} thin-pool ${meta.path} ${data.path} 128 1024 1 skip_block_zeroing`)
+  dm.messageSync(f.pool, 0, 'create_thin 0')
+  dmsetup('create', f.thin, '--table', `0 4096 thin ${dev(f.pool)} 0`)
   return f
 }
 

@@ -18,7 +18,8 @@ t.test('table, status, deps, targets', async (t) => {
   const lin = dm.infoSync(f.lin)
   for (const args of [
     ['table'], ['table', '--showkeys', f.crypt], ['table', '--target', 'crypt'], ['table', f.top, f.empty, f.crypt2],
-    ['table', '--inactive', f.inactive], ['table', '--concise', f.crypt, f.lin, f.empty],
+    ['table', '--inactive', f.inactive], ['table', '--concise', f.crypt, f.lin, f.empty, f.pool],
+    ['table', f.pool], ['status', f.pool, f.thin], ['ls', '--target', 'thin-pool'],
     ['table', '-j', String(lin.major), '-m', String(lin.minor)],
     ['status'], ['status', '--target', 'linear'], ['status', f.top, f.susp],
     ['deps'], ['deps', '-o', 'devname', f.top, f.upper], ['deps', '-o', 'blkdevname', f.top],

@@ -33,7 +33,7 @@ t.test('volume verbs with --root and --opt dm.key=value', async (t) => {
 
   const a = JSON.parse(ok('create', 'a', '--json')) as { name: string; size: number; fs: string; active: boolean }
   t.match(a, { name: 'a', size: 64 * MiB, fs: 'ext4', active: false })
-  t.match(dmsetup('table', pool), /thin-pool .* 128 \d+ 1 skip_block_zeroing\n$/, "the pool as Docker's table")
+  t.match(dmsetup('table', pool), /thin-pool .* 128 \d+ 1 skip_block_zeroing \n$/, "the pool as Docker's table")
   t.match(ok('ls'), /^NAME +ID +SIZE +FS +ACTIVE +PARENT +MOUNTPOINT\na +1 +67108864 +ext4 +no +- +-\n$/)
   t.match(ok('info', 'a'), /^name: a\ndeviceId: 1\n/)
 

@@ -15,6 +15,7 @@ import { findLine, listTable } from '../../ts/cli/loop-verbs'
 import { formatReport, parseFields, ReportError, type ReportRow } from '../../ts/cli/report'
 import { run } from '../../ts/cli/run'
 import { DepTree, drawTree, type TreeDrawOptions } from '../../ts/cli/tree'
+import { volumeTable } from '../../ts/cli/volume-verbs'
 
 const info = {
   name: 'vol', uuid: '', major: 253, minor: 4, openCount: 0, eventNr: 0, targetCount: 1, suspended: false,
@@ -234,4 +235,15 @@ t.test('thin-metadata-size through the bin: the tool\'s bytes and exit codes (th
     const tool = spawnSync('thin_metadata_size', args, { encoding: 'utf8', env: { ...process.env, LC_ALL: 'C' } })
     t.same({ stdout: ours.stdout, stderr: ours.stderr, status: ours.status }, { stdout: tool.stdout, stderr: tool.stderr, status: tool.status }, args.join(' '))
   }
+})
+
+t.test('volume ls layout', async (t) => {
+  const v = { name: 'a', deviceId: 1, size: 67108864, fs: 'ext4' as const, active: true, createdAt: '', usedBytes: 0, mountpoint: '/mnt/a' }
+  t.equal(
+    volumeTable([v, { ...v, name: 'a-snap', deviceId: 12, parent: 'a', active: false, mountpoint: undefined }]),
+    'NAME    ID  SIZE      FS    ACTIVE  PARENT  MOUNTPOINT\n' +
+      'a       1   67108864  ext4  yes     -       /mnt/a\n' +
+      'a-snap  12  67108864  ext4  no      a       -\n',
+  )
+  t.equal(volumeTable([]), 'NAME  ID  SIZE  FS  ACTIVE  PARENT  MOUNTPOINT\n')
 })

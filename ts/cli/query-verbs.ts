@@ -2,7 +2,8 @@
 // --json prints the library's objects instead.
 import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import type { DeviceInfo, DeviceRef, ListedDevice, RawTarget } from '../core'
+import { Flags, ioctl, type DeviceInfo, type DeviceRef, type ListedDevice, type Operation, type RawTarget } from '../core'
+import { address } from '../core/address'
 import { UsageError } from './args'
 import { dmMajor, kernelName, mappedName, readAhead, type Ctx } from './context'
 import {
@@ -26,6 +27,18 @@ function targetsOf(ctx: Ctx): { refs: DeviceRef[]; all: boolean; multiple: boole
   const ref = ctx.optionRef()
   if (ref !== undefined) return { refs: [ref], all: false, multiple: false }
   return { refs: ctx.dm.listSync().map((d) => d.name), all: true, multiple: true }
+}
+
+/**
+ * The table or status lines exactly as the kernel wrote them: dmsetup prints the params untouched, and some
+ * targets end theirs with a space (thin-pool's table does), which the library's typed reads trim away.
+ */
+function* rawTargetsOp(device: DeviceRef, table: boolean, o: { inactive?: boolean; noFlush?: boolean }): Operation<RawTarget[]> {
+  const flags = table
+    ? Flags.STATUS_TABLE | Flags.SECURE_DATA | (o.inactive ? Flags.QUERY_INACTIVE_TABLE : 0)
+    : o.noFlush ? Flags.NOFLUSH : 0
+  const r = yield* ioctl('tableStatus', { ...address(device, table ? 'table' : 'status'), flags })
+  return (r.targets ?? []).map((t) => ({ start: Number(t.start), length: Number(t.length), type: t.type, params: t.params }))
 }
 
 export function version(ctx: Ctx): number {
@@ -261,9 +274,10 @@ export function tableOrStatus(ctx: Ctx): number {
   const docs: { name: string; targets: RawTarget[] }[] = []
   const entries: string[] = []
   for (const ref of refs) {
-    const targetsNow = isTable
-      ? ctx.dm.tableSync(ref, { inactive: ctx.values.inactive })
-      : ctx.dm.statusSync(ref, { noFlush: ctx.values.noflush })
+    const opts = { inactive: ctx.values.inactive, noFlush: ctx.values.noflush }
+    const targetsNow = ctx.json
+      ? isTable ? ctx.dm.tableSync(ref, opts) : ctx.dm.statusSync(ref, opts)
+      : ctx.dm.runSync(rawTargetsOp(ref, isTable, opts))
     const name = typeof ref === 'string' ? ref : ctx.dm.infoSync(ref).name
     if (ctx.json) {
       const shown = ctx.values.target === undefined ? targetsNow : targetsNow.filter((t) => t.type === ctx.values.target)
