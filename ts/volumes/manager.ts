@@ -71,6 +71,7 @@ export class VolumeManager {
     let made: string | undefined
     for (let d = cfg.root; !existsSync(d); d = join(d, '..')) made = d
     mkdirSync(cfg.root, { recursive: true, mode: 0o700 })
+    const lockExisted = existsSync(join(cfg.root, LOCK_FILE))
     const dm = new DeviceMapper()
     let lock
     try {
@@ -79,7 +80,6 @@ export class VolumeManager {
       if (made) rmSync(made, { recursive: true, force: true })
       throw err
     }
-    const lockExisted = made === undefined
     let setup: PoolSetup | undefined
     let wroteState = false
     try {
