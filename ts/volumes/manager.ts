@@ -4,10 +4,13 @@
 // undo what a dead process left (reconcile), then run. Each kernel step is preceded by an intent in the state
 // and, on pools we own, committed by moving the pool's transaction id; see reconcile.ts for the rules.
 import { randomBytes } from 'node:crypto'
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, rmSync, rmdirSync } from 'node:fs'
+import { closeSync, existsSync, ftruncateSync, mkdirSync, openSync, readdirSync, rmSync, rmdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { DeviceMapper } from '../core/device-mapper'
+import { EventPoller } from '../events/event-poller'
+import { DeviceWatch } from '../events/watch'
+import { loop } from '../loop'
 import { DmError, errnoName, invalid } from '../core/errors'
 import { native } from '../core/native'
 import { thinType, type ThinStatus } from '../targets/thin'
@@ -18,7 +21,7 @@ import { allocateId } from './ids'
 import { detachLoop, loopFiles } from './loop-files'
 import { checkVolumeSize, resolveVolumeOptions, type VolumeConfig, type VolumeManagerOptions } from './options'
 import { parseSize } from './sizes'
-import { createPoolDevice, devicePrefix, infoOrUndefined, setupPool, volumeUuid, type PoolSetup } from './pool-setup'
+import { createPoolDevice, devicePrefix, infoOrUndefined, lowWaterMark, setupPool, volumeUuid, type PoolSetup } from './pool-setup'
 import { checkTransactionId, decide } from './reconcile'
 import { readState, STATE_VERSION, statePath, sweepTemps, writeState, type FsType, type Intent, type State, type VolumeRecord } from './store'
 import { lockRoot } from './lock'
@@ -49,6 +52,10 @@ export class VolumeManager {
   readonly #dm: DeviceMapper
   #poolName: string
   #closed = false
+  readonly #stopWatch = new AbortController()
+  #extending: Promise<void> | undefined
+  /** the last autoExtend failure, if any (the watch keeps going) */
+  autoExtendError: unknown
 
   private constructor(cfg: VolumeConfig, dm: DeviceMapper, poolName: string) {
     this.root = cfg.root
@@ -64,6 +71,7 @@ export class VolumeManager {
     let made: string | undefined
     for (let d = cfg.root; !existsSync(d); d = join(d, '..')) made = d
     mkdirSync(cfg.root, { recursive: true, mode: 0o700 })
+    const lockExisted = existsSync(join(cfg.root, LOCK_FILE))
     const dm = new DeviceMapper()
     let lock
     try {
@@ -72,7 +80,6 @@ export class VolumeManager {
       if (made) rmSync(made, { recursive: true, force: true })
       throw err
     }
-    const lockExisted = made === undefined
     let setup: PoolSetup | undefined
     let wroteState = false
     try {
@@ -94,10 +101,11 @@ export class VolumeManager {
         }
         writeState(cfg.root, state)
         wroteState = true
-        if (setup.record.created) await createPoolDevice(dm, cfg.root, setup.record, identity, setup)
+        if (setup.record.created) await createPoolDevice(dm, cfg.root, setup.record, identity, setup, cfg.autoExtend ? cfg.autoExtend.threshold : undefined)
       }
       const vm = new VolumeManager(cfg, dm, state.pool.name)
       await vm.#reconcile(state)
+      if (cfg.autoExtend && state.pool.kind === 'loop') vm.#startAutoExtend()
       return vm
     } catch (err) {
       // Undo what this open made; nothing else.
@@ -556,6 +564,10 @@ export class VolumeManager {
       if (rec.fs === 'none') throw invalid(op, 'name', `has no filesystem (fs 'none') to mount`, name)
       const dev = await this.#activate(state, name, rec)
       await fsops.mount(`/dev/dm-${dev.minor}`, dir, rec.fs, fsops.mountOptions(rec.fs, this.#cfg.mountOptions, options.options))
+      if (rec.fs === 'xfs' && this.#cfg.xfsNospaceMaxRetries !== undefined) {
+        // Docker's dm.xfs_nospace_max_retries: how often xfs retries metadata writes on ENOSPC before shutting down
+        writeFileSync(`/sys/fs/xfs/dm-${dev.minor}/error/metadata/ENOSPC/max_retries`, String(this.#cfg.xfsNospaceMaxRetries))
+      }
       return this.#info(state, name)
     })
   }
@@ -618,7 +630,7 @@ export class VolumeManager {
   async removeVolume(name: string, options: RemoveVolumeOptions = {}): Promise<void> {
     const op = 'removeVolume'
     checkVolumeName(name, op)
-    const deferred = options.deferred === true
+    const deferred = options.deferred ?? this.#cfg.deferredRemoval
     await this.#locked(op, async (state) => {
       const rec = state.volumes[name]
       if (!rec) throw notFound(op, name)
@@ -807,9 +819,85 @@ export class VolumeManager {
     }
   }
 
+  // ---- growing a pool on loop files ---------------------------------------------------------------------------
+
+  /**
+   * Grows a pool on loop files: the data file (sparse), its loop device (LOOP_SET_CAPACITY) and the pool's table
+   * (reloaded with the new length and low water mark, resumed; the kernel keeps thin I/O going). `size` defaults
+   * to autoExtend's percent more (or 20%), capped at its maxDataSize. Returns the new data size in bytes.
+   */
+  async growPool(size?: number | string): Promise<number> {
+    const op = 'growPool'
+    const wanted = size === undefined ? undefined : parseSize(size, 'size', op)
+    return this.#locked(op, (state) => this.#grow(state, wanted))
+  }
+
+  async #grow(state: State, wanted: number | undefined): Promise<number> {
+    const op = 'growPool'
+    if (state.pool.kind !== 'loop' || !state.pool.created) throw invalid(op, 'pool', `must be a pool on loop files made by this root, ${this.#poolName} is not`)
+    const block = state.pool.blockSectors * 512
+    const current = state.pool.loopDataSize!
+    const ae = this.#cfg.autoExtend
+    let next = wanted ?? current + Math.ceil((current * (ae ? ae.percent : 20)) / 100)
+    next = Math.ceil(next / block) * block
+    if (wanted === undefined && ae && ae.maxDataSize !== undefined) next = Math.min(next, ae.maxDataSize)
+    if (next < current) throw invalid(op, 'size', `must not be below the current ${current} bytes (pools do not shrink), got ${next}`, this.#poolName)
+    if (next === current) return current
+    const table = (await this.#dm.table(this.#poolName))[0]
+    const params = table.params.split(/\s+/)
+    const file = loopFiles(this.root).data
+    const fd = openSync(file, 'r+')
+    try {
+      ftruncateSync(fd, next) // sparse: no blocks written
+    } finally {
+      closeSync(fd)
+    }
+    const dataLoop = (await loop.find(file))[0]
+    if (!dataLoop) throw new DmError({ message: `${op}: no loop device over ${file}`, code: 'ENODEV', operation: op, device: file })
+    await loop.resize(dataLoop.number)
+    const sectors = next / 512
+    params[3] = String(lowWaterMark(sectors / state.pool.blockSectors, ae ? ae.threshold : undefined))
+    await this.#dm.load(this.#poolName, [{ start: 0, length: sectors, type: 'thin-pool', params: params.join(' ') }])
+    await this.#dm.resume(this.#poolName)
+    state.pool.loopDataSize = next
+    this.#save(state)
+    return next
+  }
+
+  /** autoExtend: on each event of the pool (the low water mark), grow it when it is past the threshold. */
+  #startAutoExtend(): void {
+    const ae = this.#cfg.autoExtend
+    if (!ae) return
+    const watch = new DeviceWatch(new EventPoller(this.#dm.controlPath), { signal: this.#stopWatch.signal, keepAlive: false })
+    void (async () => {
+      for await (const ev of watch) {
+        if (ev.name !== this.#poolName || this.#closed) continue
+        this.#extending = (this.#extending ?? Promise.resolve()).then(() => this.#autoExtend(ae.threshold)).catch((err) => {
+          this.autoExtendError = err
+        })
+      }
+    })().catch((err) => {
+      this.autoExtendError = err
+    })
+  }
+
+  async #autoExtend(threshold: number): Promise<void> {
+    if (this.#closed) return
+    await this.#locked('autoExtend', async (state) => {
+      const st = await this.#pool().status()
+      if (st.state !== 'active') return
+      const ae = this.#cfg.autoExtend
+      if (st.usedDataBlocks * 100 < st.totalDataBlocks * threshold) return
+      if (ae && ae.maxDataSize !== undefined && state.pool.loopDataSize! >= ae.maxDataSize) return
+      await this.#grow(state, undefined)
+    })
+  }
+
   /** Leaves devices as they are; the manager cannot be used afterwards. */
   async close(): Promise<void> {
     if (this.#closed) return
+    this.#stopWatch.abort()
+    await this.#extending
     this.#closed = true
     this.#dm.close()
   }
@@ -819,6 +907,8 @@ export class VolumeManager {
    * the pool, its loop devices and files, and the state. On a pool it did not make, deletes its thin ids.
    */
   async destroy(): Promise<void> {
+    this.#stopWatch.abort()
+    await this.#extending
     await this.#locked('destroy', async (state) => {
       for (const [uuid, d] of await this.#ourDevices(state)) {
         void uuid

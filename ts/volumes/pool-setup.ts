@@ -33,15 +33,19 @@ export function volumeUuid(identity: string, deviceId: number): string {
   return `DMVOL-${identity}-${deviceId}`
 }
 
-/** Docker's low water mark is 32768 blocks; small pools get a tenth of their blocks so the event means something. */
-export function lowWaterMark(dataBlocks: number): number {
+/**
+ * Docker's low water mark is 32768 blocks; small pools get a tenth of their blocks so the event means something.
+ * With autoExtend at `threshold`% used, the mark is the free blocks left at that point, so the event fires there.
+ */
+export function lowWaterMark(dataBlocks: number, threshold?: number): number {
+  if (threshold !== undefined) return Math.max(1, Math.ceil((dataBlocks * (100 - threshold)) / 100))
   return Math.max(1, Math.min(32768, Math.floor(dataBlocks / 10)))
 }
 
 /** The thin-pool line, as Docker wrote it: `<meta> <data> <block> <low water mark> 1 skip_block_zeroing`. */
-export function poolTable(metadata: string, data: string, dataSectors: number, blockSectors: number): string {
+export function poolTable(metadata: string, data: string, dataSectors: number, blockSectors: number, threshold?: number): string {
   const blocks = Math.floor(dataSectors / blockSectors)
-  return `0 ${dataSectors} thin-pool ${metadata} ${data} ${blockSectors} ${lowWaterMark(blocks)} 1 skip_block_zeroing`
+  return `0 ${dataSectors} thin-pool ${metadata} ${data} ${blockSectors} ${lowWaterMark(blocks, threshold)} 1 skip_block_zeroing`
 }
 
 export async function infoOrUndefined(dm: DeviceMapper, name: string): Promise<DeviceInfo | undefined> {
@@ -121,7 +125,7 @@ export async function setupPool(dm: DeviceMapper, cfg: VolumeConfig, state: Stat
     if (state.pool.kind === 'external') {
       throw new DmError({ message: `open: thin pool ${state.pool.name} (thinPoolDevice) does not exist`, code: 'ENOENT', operation: 'open', device: state.pool.name })
     }
-    await createPoolDevice(dm, cfg.root, state.pool, state.identity, out)
+    await createPoolDevice(dm, cfg.root, state.pool, state.identity, out, cfg.autoExtend ? cfg.autoExtend.threshold : undefined)
     return out
   }
 
@@ -167,7 +171,7 @@ async function refuseForeign(dm: DeviceMapper, name: string, txid: bigint): Prom
 }
 
 /** Creates the pool device of a loop or devices record (first open, or after its devices went away). */
-export async function createPoolDevice(dm: DeviceMapper, root: string, record: PoolRecord, identity: string, out: PoolSetup): Promise<void> {
+export async function createPoolDevice(dm: DeviceMapper, root: string, record: PoolRecord, identity: string, out: PoolSetup, threshold?: number): Promise<void> {
   let meta: string
   let data: string
   let dataSectors: number
@@ -190,6 +194,6 @@ export async function createPoolDevice(dm: DeviceMapper, root: string, record: P
   }
   const sectors = dataSectors - (dataSectors % record.blockSectors)
   if (sectors < record.blockSectors) throw invalid('open', 'dataDevice', `must hold at least one ${record.blockSectors}-sector block`)
-  await dm.create(record.name, poolTable(meta, data, sectors, record.blockSectors), { uuid: poolUuid(identity) })
+  await dm.create(record.name, poolTable(meta, data, sectors, record.blockSectors, threshold), { uuid: poolUuid(identity) })
   out.createdPool = true
 }
