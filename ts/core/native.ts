@@ -2,7 +2,7 @@
 // the local node-gyp build (found by `bindings`), then the cmake-js build.
 import { existsSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
-import { DmError } from './errors'
+import { kernelError, type DmError } from './errors'
 
 export interface NativeTarget {
   start: number | bigint
@@ -142,7 +142,10 @@ export interface NativeAddon {
   udev: NativeUdev
   lock: NativeLock
   loop: NativeLoop
-  setErrorClass(cls: typeof DmError): void
+  /** Every failed open or ioctl becomes what `make` returns; the native side passes numbers, no names. */
+  setErrorFactory(make: (errno: number, operation: string, device: string) => Error): void
+  /** The C library's description of an errno ('Device or resource busy'). */
+  strerror(errno: number): string
   commands: Record<Command, { nr: number; name: string; minVersion: [number, number, number] }>
 }
 
@@ -164,4 +167,4 @@ function load(): NativeAddon {
 }
 
 export const native: NativeAddon = load()
-native.setErrorClass(DmError)
+native.setErrorFactory((errno, operation, device) => kernelError(errno, operation, device, native.strerror(errno)))
