@@ -3,7 +3,7 @@
 // story one level up with the VolumeManager: ext4 volumes, a file written, a snapshot read back, removal.
 import { mkdirSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, closeSync, truncateSync, writeFileSync, writeSync } from 'node:fs'
 import { join } from 'node:path'
-import { DeviceMapper, VolumeManager, loop, thin, thinPool, type DeviceInfo } from '../ts'
+import { DeviceMapper, VolumeManager, loop, thin, thinPool, type DeviceInfo } from 'devmapper'
 
 const dm = new DeviceMapper()
 const MiB = 2048 // sectors
