@@ -1,11 +1,14 @@
 // The native Control object: one /dev/mapper/control fd, and one method per DM ioctl in two forms,
-// `name(request)` -> Promise (runs on the libuv thread pool) and `nameSync(request)`. `batch(requests)` sends
-// several requests in one thread-pool hop, stopping at the first failure (create = DEV_CREATE + TABLE_LOAD +
-// resume costs one hop, not three). Validation, defaults and orchestration live in TypeScript.
+// `name(request)` -> Promise (runs on the libuv thread pool) and `nameSync(request)`, each resolving to the
+// kernel's reply bytes (ts/core/abi.ts decodes them). `batch(requests)` sends several requests in one
+// thread-pool hop, skipping the rest after a failure except those marked `always` (create = DEV_CREATE +
+// TABLE_LOAD + resume, and suspend + message + resume, cost one hop). `statusAll(flags)` lists the devices and
+// reads every one's status or table in one call. Validation, decoding and orchestration live in TypeScript.
 #include <fcntl.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
 #include <memory>
 #include <utility>
 
@@ -36,50 +39,73 @@ Napi::FunctionReference *ErrorClass(Napi::Env env) {
   return s ? &s->errorClass : nullptr;
 }
 
-class SendWorker : public Napi::AsyncWorker {
+// One API call's native work. Run() does the ioctls (on the JS thread for sync calls, on a libuv worker for
+// promises: one hop per call, however many ioctls); Result() makes the JS value on the JS thread, or throws the
+// DmError of the failure.
+struct Job {
+  virtual ~Job() = default;
+  virtual void Run() = 0;
+  virtual Napi::Value Result(Napi::Env env) = 0;
+};
+
+// One command; resolves to the reply bytes (header + payload) as a Buffer.
+class SingleJob : public Job {
  public:
-  SendWorker(Napi::Env env, std::shared_ptr<ControlFd> fd, std::vector<Request> reqs, bool batch)
-      : Napi::AsyncWorker(env, "devmapper:ioctl"),
-        fd_(std::move(fd)),
-        reqs_(std::move(reqs)),
-        batch_(batch),
-        deferred_(Napi::Promise::Deferred::New(env)) {}
-
-  Napi::Promise Promise() { return deferred_.Promise(); }
-
-  void Execute() override {
-    for (const Request &r : reqs_) {
-      replies_.push_back(Send(fd_->fd, r));
-      if (replies_.back().err != 0) break;
-    }
+  SingleJob(std::shared_ptr<ControlFd> fd, std::shared_ptr<BufferPool> pool, Request req)
+      : fd_(std::move(fd)), pool_(std::move(pool)), req_(std::move(req)) {}
+  ~SingleJob() override {
+    Scrub(req_, buf_);
+    pool_->Give(std::move(buf_));
+  }
+  void Run() override {
+    buf_ = pool_->Take();
+    reply_ = Send(fd_->fd, req_, *pool_, buf_);
+  }
+  Napi::Value Result(Napi::Env env) override {
+    if (reply_.err != 0) throw MakeError(env, ErrorClass(env), reply_.err, kCommands[req_.cmd].name, DeviceLabel(req_));
+    return Napi::Buffer<char>::Copy(env, buf_.data(), reply_.len);
   }
 
-  void OnOK() override {
-    Napi::Env env = Env();
-    Napi::HandleScope scope(env);
-    if (batch_) {
-      deferred_.Resolve(BatchResult(env, reqs_, replies_));
-      return;
-    }
-    const Reply &r = replies_[0];
-    if (r.err != 0) {
-      deferred_.Reject(MakeError(env, ErrorClass(env), r.err, kCommands[reqs_[0].cmd].name, DeviceLabel(reqs_[0])).Value());
-    } else {
-      deferred_.Resolve(FromReply(env, reqs_[0], r));
-    }
-  }
+ private:
+  std::shared_ptr<ControlFd> fd_;
+  std::shared_ptr<BufferPool> pool_;
+  Request req_;
+  std::vector<char> buf_;
+  Reply reply_;
+};
 
-  // Batch results: one entry per request that ran, the reply or { error } for the one that failed.
-  static Napi::Array BatchResult(Napi::Env env, const std::vector<Request> &reqs, const std::vector<Reply> &replies) {
-    Napi::Array out = Napi::Array::New(env, replies.size());
-    for (size_t i = 0; i < replies.size(); i++) {
-      if (replies[i].err != 0) {
+// Several commands in order. After a failure the rest are skipped, except those marked `always` (the resume
+// after a failed message). Result: one entry per request: the reply bytes, { error }, or undefined if skipped.
+class BatchJob : public Job {
+ public:
+  BatchJob(std::shared_ptr<ControlFd> fd, std::shared_ptr<BufferPool> pool, std::vector<Request> reqs)
+      : fd_(std::move(fd)), pool_(std::move(pool)), reqs_(std::move(reqs)), errs_(reqs_.size(), 0),
+        ran_(reqs_.size(), false), replies_(reqs_.size()) {}
+  void Run() override {
+    std::vector<char> buf = pool_->Take();
+    bool failed = false;
+    for (size_t i = 0; i < reqs_.size(); i++) {
+      if (failed && !reqs_[i].always) continue;
+      Reply r = Send(fd_->fd, reqs_[i], *pool_, buf);
+      ran_[i] = true;
+      errs_[i] = r.err;
+      if (r.err != 0) failed = true;
+      else replies_[i].assign(buf.data(), buf.data() + r.len);
+      Scrub(reqs_[i], buf);
+    }
+    pool_->Give(std::move(buf));
+  }
+  Napi::Value Result(Napi::Env env) override {
+    Napi::Array out = Napi::Array::New(env, reqs_.size());
+    for (size_t i = 0; i < reqs_.size(); i++) {
+      if (!ran_[i]) {
+        out.Set(static_cast<uint32_t>(i), env.Undefined());
+      } else if (errs_[i] != 0) {
         Napi::Object e = Napi::Object::New(env);
-        e.Set("error", MakeError(env, ErrorClass(env), replies[i].err, kCommands[reqs[i].cmd].name,
-                                 DeviceLabel(reqs[i])).Value());
+        e.Set("error", MakeError(env, ErrorClass(env), errs_[i], kCommands[reqs_[i].cmd].name, DeviceLabel(reqs_[i])).Value());
         out.Set(static_cast<uint32_t>(i), e);
       } else {
-        out.Set(static_cast<uint32_t>(i), FromReply(env, reqs[i], replies[i]));
+        out.Set(static_cast<uint32_t>(i), Napi::Buffer<char>::Copy(env, replies_[i].data(), replies_[i].size()));
       }
     }
     return out;
@@ -87,9 +113,62 @@ class SendWorker : public Napi::AsyncWorker {
 
  private:
   std::shared_ptr<ControlFd> fd_;
+  std::shared_ptr<BufferPool> pool_;
   std::vector<Request> reqs_;
-  std::vector<Reply> replies_;
-  bool batch_;
+  std::vector<int> errs_;
+  std::vector<bool> ran_;
+  std::vector<std::vector<char>> replies_;
+};
+
+// LIST_DEVICES and the TABLE_STATUS of every device: resolves to the framed status replies in one Buffer.
+class StatusAllJob : public Job {
+ public:
+  StatusAllJob(std::shared_ptr<ControlFd> fd, std::shared_ptr<BufferPool> pool, uint32_t flags)
+      : fd_(std::move(fd)), pool_(std::move(pool)), flags_(flags) {}
+  ~StatusAllJob() override {
+    if (flags_ & DM_SECURE_DATA_FLAG) explicit_bzero(out_.data(), out_.size());
+  }
+  void Run() override { err_ = StatusAll(fd_->fd, flags_, *pool_, out_, failed_); }
+  Napi::Value Result(Napi::Env env) override {
+    if (err_ != 0) throw MakeError(env, ErrorClass(env), err_, kCommands[failed_.cmd].name, DeviceLabel(failed_));
+    return Napi::Buffer<char>::Copy(env, out_.data(), out_.size());
+  }
+
+ private:
+  std::shared_ptr<ControlFd> fd_;
+  std::shared_ptr<BufferPool> pool_;
+  uint32_t flags_;
+  int err_ = 0;
+  Request failed_;
+  std::vector<char> out_;
+};
+
+class JobWorker : public Napi::AsyncWorker {
+ public:
+  JobWorker(Napi::Env env, std::unique_ptr<Job> job)
+      : Napi::AsyncWorker(env, "devmapper:ioctl"), job_(std::move(job)), deferred_(Napi::Promise::Deferred::New(env)) {}
+
+  static Napi::Promise Queue(Napi::Env env, std::unique_ptr<Job> job) {
+    auto *w = new JobWorker(env, std::move(job));
+    Napi::Promise p = w->deferred_.Promise();
+    w->Napi::AsyncWorker::Queue();
+    return p;
+  }
+
+  void Execute() override { job_->Run(); }
+
+  void OnOK() override {
+    Napi::Env env = Env();
+    Napi::HandleScope scope(env);
+    try {
+      deferred_.Resolve(job_->Result(env));
+    } catch (const Napi::Error &e) {
+      deferred_.Reject(e.Value());
+    }
+  }
+
+ private:
+  std::unique_ptr<Job> job_;
   Napi::Promise::Deferred deferred_;
 };
 
@@ -99,6 +178,8 @@ class Control : public Napi::ObjectWrap<Control> {
     std::vector<PropertyDescriptor> props = {
         InstanceMethod<&Control::Batch>("batch"),
         InstanceMethod<&Control::BatchSync>("batchSync"),
+        InstanceMethod<&Control::StatusAllAsync>("statusAll"),
+        InstanceMethod<&Control::StatusAllSync>("statusAllSync"),
         InstanceMethod<&Control::Close>("close"),
         InstanceMethod<&Control::Fd>("fd"),
     };
@@ -133,22 +214,16 @@ class Control : public Napi::ObjectWrap<Control> {
   template <Cmd C>
   Napi::Value Run(const Napi::CallbackInfo &info) {
     Napi::Env env = info.Env();
-    auto fd = Open(env);
-    std::vector<Request> reqs{ToRequest(C, info[0])};
-    auto *w = new SendWorker(env, std::move(fd), std::move(reqs), false);
-    Napi::Promise p = w->Promise();
-    w->Queue();
-    return p;
+    auto job = std::make_unique<SingleJob>(Open(env), pool_, ToRequest(C, info[0]));
+    return JobWorker::Queue(env, std::move(job));
   }
 
   template <Cmd C>
   Napi::Value RunSync(const Napi::CallbackInfo &info) {
     Napi::Env env = info.Env();
-    auto fd = Open(env);
-    Request req = ToRequest(C, info[0]);
-    Reply r = Send(fd->fd, req);
-    if (r.err != 0) throw MakeError(env, ErrorClass(env), r.err, kCommands[C].name, DeviceLabel(req));
-    return FromReply(env, req, r);
+    SingleJob job(Open(env), pool_, ToRequest(C, info[0]));
+    job.Run();
+    return job.Result(env);
   }
 
   // batch([{ cmd, ...request }]): cmd is the command number.
@@ -167,22 +242,28 @@ class Control : public Napi::ObjectWrap<Control> {
 
   Napi::Value Batch(const Napi::CallbackInfo &info) {
     std::vector<Request> reqs = ToRequests(info);
-    auto fd = Open(info.Env());
-    auto *w = new SendWorker(info.Env(), std::move(fd), std::move(reqs), true);
-    Napi::Promise p = w->Promise();
-    w->Queue();
-    return p;
+    return JobWorker::Queue(info.Env(), std::make_unique<BatchJob>(Open(info.Env()), pool_, std::move(reqs)));
   }
 
   Napi::Value BatchSync(const Napi::CallbackInfo &info) {
-    std::vector<Request> reqs = ToRequests(info);
-    auto fd = Open(info.Env());
-    std::vector<Reply> replies;
-    for (const Request &r : reqs) {
-      replies.push_back(Send(fd->fd, r));
-      if (replies.back().err != 0) break;
-    }
-    return SendWorker::BatchResult(info.Env(), reqs, replies);
+    BatchJob job(Open(info.Env()), pool_, ToRequests(info));
+    job.Run();
+    return job.Result(info.Env());
+  }
+
+  // statusAll(flags): flags of every TABLE_STATUS (STATUS_TABLE for tables, NOFLUSH, SECURE_DATA).
+  static uint32_t FlagsArg(const Napi::CallbackInfo &info) {
+    return info[0].IsNumber() ? info[0].As<Napi::Number>().Uint32Value() : 0;
+  }
+
+  Napi::Value StatusAllAsync(const Napi::CallbackInfo &info) {
+    return JobWorker::Queue(info.Env(), std::make_unique<StatusAllJob>(Open(info.Env()), pool_, FlagsArg(info)));
+  }
+
+  Napi::Value StatusAllSync(const Napi::CallbackInfo &info) {
+    StatusAllJob job(Open(info.Env()), pool_, FlagsArg(info));
+    job.Run();
+    return job.Result(info.Env());
   }
 
   Napi::Value Close(const Napi::CallbackInfo &info) {
@@ -195,6 +276,7 @@ class Control : public Napi::ObjectWrap<Control> {
 
   std::string path_;
   std::shared_ptr<ControlFd> fd_;
+  std::shared_ptr<BufferPool> pool_ = std::make_shared<BufferPool>();  // outlives close(): sizes stay learnt
 };
 
 // setErrorClass(DmError): errors are then created as instances of it, with { message, code, errno, operation,

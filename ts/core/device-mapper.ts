@@ -132,7 +132,7 @@ export class DeviceMapper {
   }
 
   #createFailure(results: BatchResult): { index: number; error: DmError } | undefined {
-    const index = results.findIndex((r) => 'error' in r)
+    const index = results.findIndex((r) => r !== undefined && 'error' in r)
     if (index < 0) return undefined
     return { index, error: (results[index] as { error: DmError }).error }
   }

@@ -1,7 +1,9 @@
 // The native addon's shape, declared in one place, and its loader: a prebuild for this platform first, then
-// the local node-gyp build (found by `bindings`), then the cmake-js build.
+// the local node-gyp build (found by `bindings`), then the cmake-js build. The addon's Control answers with the
+// kernel's reply bytes; the Control exported here decodes them (abi.ts), so callers see NativeReply objects.
 import { existsSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
+import { decodeReply, readFrames, type DecodedReply, type PayloadKind } from './abi'
 import { DmError } from './errors'
 
 export interface NativeTarget {
@@ -25,39 +27,42 @@ export interface NativeRequest {
   sector?: number | bigint
 }
 
-export interface NativeReply {
-  version: [number, number, number]
-  flags: number
-  eventNr: number
-  openCount: number
-  targetCount: number
-  major: number
-  minor: number
-  name: string
-  uuid: string
-  bufferSize: number
-  targets?: NativeTarget[]
-  deps?: { major: number; minor: number }[]
-  devices?: { name: string; major: number; minor: number; eventNr?: number; uuid?: string }[]
-  versions?: { name: string; version: [number, number, number] }[]
-  data?: string
-}
+export type NativeReply = DecodedReply
 
 export type Command =
   | 'version' | 'removeAll' | 'listDevices' | 'devCreate' | 'devRemove' | 'devRename' | 'devSuspend'
   | 'devStatus' | 'devWait' | 'tableLoad' | 'tableClear' | 'tableDeps' | 'tableStatus' | 'listVersions'
   | 'targetMsg' | 'devSetGeometry' | 'devArmPoll' | 'getTargetVersion'
 
-export type BatchRequest = NativeRequest & { cmd: number }
-export type BatchResult = (NativeReply | { error: DmError })[]
+/** A batch entry: `always` sends it even after an earlier request of the batch failed. */
+export type BatchRequest = NativeRequest & { cmd: number; always?: boolean }
+/** One entry per request: its reply, its error, or undefined when it was skipped after a failure. */
+export type BatchResult = (NativeReply | { error: DmError } | undefined)[]
 
-export type NativeControl = {
-  [C in Command]: (req?: NativeRequest) => Promise<NativeReply>
+type Methods<R> = {
+  [C in Command]: (req?: NativeRequest) => Promise<R>
 } & {
-  [C in Command as `${C}Sync`]: (req?: NativeRequest) => NativeReply
-} & {
+  [C in Command as `${C}Sync`]: (req?: NativeRequest) => R
+}
+
+export type NativeControl = Methods<NativeReply> & {
   batch(reqs: BatchRequest[]): Promise<BatchResult>
   batchSync(reqs: BatchRequest[]): BatchResult
+  /** LIST_DEVICES and every device's TABLE_STATUS with `flags`, in one native call: the status replies */
+  statusAll(flags: number): Promise<NativeReply[]>
+  statusAllSync(flags: number): NativeReply[]
+  close(): void
+  fd(): number
+}
+
+type RawBatchResult = (Buffer | { error: DmError } | undefined)[]
+
+/** The addon's Control: replies as bytes, statusAll as framed replies (abi.ts readFrames). */
+type RawControl = Methods<Buffer> & {
+  batch(reqs: BatchRequest[]): Promise<RawBatchResult>
+  batchSync(reqs: BatchRequest[]): RawBatchResult
+  statusAll(flags: number): Promise<Buffer>
+  statusAllSync(flags: number): Buffer
   close(): void
   fd(): number
 }
@@ -89,19 +94,62 @@ export interface NativeAddon {
   commands: Record<Command, { nr: number; name: string; minVersion: [number, number, number] }>
 }
 
+/** What each command's reply payload holds. */
+const PAYLOAD: Record<Command, PayloadKind> = {
+  version: 'none', removeAll: 'none', listDevices: 'devices', devCreate: 'none', devRemove: 'none',
+  devRename: 'none', devSuspend: 'none', devStatus: 'none', devWait: 'targets', tableLoad: 'none',
+  tableClear: 'none', tableDeps: 'deps', tableStatus: 'targets', listVersions: 'versions', targetMsg: 'message',
+  devSetGeometry: 'none', devArmPoll: 'none', getTargetVersion: 'versions',
+}
+
+type RawAddon = Omit<NativeAddon, 'Control'> & { Control: new (path?: string) => RawControl }
+
+/** The addon's Control with every reply decoded. */
+function decodingControl(raw: RawControl, commands: NativeAddon['commands']): NativeControl {
+  const kindByNr: PayloadKind[] = []
+  const c: Record<string, unknown> = {}
+  for (const [name, kind] of Object.entries(PAYLOAD) as [Command, PayloadKind][]) {
+    kindByNr[commands[name].nr] = kind
+    const send = raw[name].bind(raw)
+    const sendSync = raw[`${name}Sync`].bind(raw)
+    c[name] = (req?: NativeRequest) => send(req).then((b) => decodeReply(kind, b))
+    c[`${name}Sync`] = (req?: NativeRequest) => decodeReply(kind, sendSync(req))
+  }
+  const batchReply = (reqs: BatchRequest[], rs: RawBatchResult): BatchResult =>
+    rs.map((r, i) => (r instanceof Uint8Array ? decodeReply(kindByNr[reqs[i].cmd], r) : r))
+  const statusReplies = (b: Buffer): NativeReply[] => readFrames(b).map((f) => decodeReply('targets', f.bytes))
+  c.batch = (reqs: BatchRequest[]) => raw.batch(reqs).then((rs) => batchReply(reqs, rs))
+  c.batchSync = (reqs: BatchRequest[]) => batchReply(reqs, raw.batchSync(reqs))
+  c.statusAll = (flags: number) => raw.statusAll(flags).then(statusReplies)
+  c.statusAllSync = (flags: number) => statusReplies(raw.statusAllSync(flags))
+  c.close = () => raw.close()
+  c.fd = () => raw.fd()
+  return c as NativeControl
+}
+
 function load(): NativeAddon {
+  const addon = loadAddon()
+  const RawControl = addon.Control
+  // `new native.Control(path)` gives the decoding wrapper (a constructor returning an object yields that object).
+  const Control = function (path?: string) {
+    return decodingControl(new RawControl(path), addon.commands)
+  } as unknown as NativeAddon['Control']
+  return { ...addon, Control }
+}
+
+function loadAddon(): RawAddon {
   // dist/core/native.js in the package, build/ts/core/native.js when the tests compile the sources
   const root = [join(__dirname, '..', '..'), join(__dirname, '..', '..', '..')].find((d) => existsSync(join(d, 'binding.gyp')))!
   const prebuilds = join(root, 'prebuilds', `${process.platform}-${process.arch}`)
   if (existsSync(prebuilds)) {
     const file = readdirSync(prebuilds).find((f) => f.endsWith('.node'))
-    if (file) return require(join(prebuilds, file)) as NativeAddon
+    if (file) return require(join(prebuilds, file)) as RawAddon
   }
   const cmake = join(root, 'build-cmake', 'Release', 'devmapper.node')
   try {
-    return require('bindings')({ bindings: 'devmapper', module_root: root }) as NativeAddon
+    return require('bindings')({ bindings: 'devmapper', module_root: root }) as RawAddon
   } catch (err) {
-    if (existsSync(cmake)) return require(cmake) as NativeAddon
+    if (existsSync(cmake)) return require(cmake) as RawAddon
     throw err
   }
 }
