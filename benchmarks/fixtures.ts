@@ -82,9 +82,13 @@ export function removeQuietly(dm: DeviceMapper, name: string): void {
 }
 
 /** Puts the pool and device set back to the fixtures alone, whatever a failed trial left behind. */
+/** Snapshot ids per timed batch, as in c/bench.h. */
+export const SNAPSHOT_BATCH = 16
+
 export function reset(dm: DeviceMapper, fx: Fixture): void {
   for (const d of dm.listSync()) if (/^bench-[tc]-/.test(d.name)) removeQuietly(dm, d.name)
-  for (const id of [100, 200]) {
+  // 100: thin workload; 200..215: one snapshot per iteration of a batch (SNAPSHOT_BATCH in c/bench.h)
+  for (const id of [100, ...Array.from({ length: SNAPSHOT_BATCH }, (_, k) => 200 + k)]) {
     try {
       dm.messageSync(fx.pool, 0, `delete ${id}`)
     } catch {

@@ -7,7 +7,7 @@ import { join, resolve } from 'node:path'
 import { DeviceMapper } from '../ts'
 import { fill, reset, setUp, tearDown, toEnv } from './fixtures'
 import type { TrialSummary } from './stats'
-import { FILL_COUNT, WORKLOADS, type DriverName } from './workloads'
+import { FILL_COUNT, WORKLOADS, type DriverName, type Policy } from './workloads'
 
 const HERE = __dirname // build/benchmarks
 const BIN = join(HERE, 'bin')
@@ -39,11 +39,18 @@ function runJson(cmd: string, args: string[], env: NodeJS.ProcessEnv, what: stri
   return JSON.parse(line) as Record<string, unknown>
 }
 
+function quickPolicy(p: Policy): Policy {
+  return { warmup: Math.ceil(p.warmup / 5), minIters: Math.min(p.minIters, 5), maxIters: Math.ceil(p.maxIters / 5), budgetMs: Math.ceil(p.budgetMs / 5) }
+}
+
 function main(): void {
   const out = process.env.BENCH_OUT
   if (!out) throw new Error('BENCH_OUT is not set')
   const trials = Number(process.env.BENCH_TRIALS ?? 3)
   const only = process.env.BENCH_ONLY ? process.env.BENCH_ONLY.split(',') : undefined
+  const quick = process.env.BENCH_QUICK === '1'
+  const drivers = process.env.BENCH_DRIVERS ? process.env.BENCH_DRIVERS.split(',') : undefined
+  const wanted = (d: DriverName): boolean => (drivers ? drivers.includes(d) : !(quick && d === 'dmsetup'))
   const started = Date.now()
   const dm = new DeviceMapper()
   const v = dm.versionSync()
@@ -68,11 +75,12 @@ function main(): void {
         filled = true
       }
       const cell: RawResults['workloads'][number] = { name: w.name, trials: {} }
-      const p = w.policy
+      const p = quick ? quickPolicy(w.policy) : w.policy
       const args = [w.name, String(p.warmup), String(p.minIters), String(p.maxIters), String(p.budgetMs)]
       for (let t = 0; t < trials; t++) {
         // Each round starts with a different driver, so no driver always runs first after a workload change.
-        const order = w.drivers.map((_, k) => w.drivers[(k + t) % w.drivers.length])
+        const ds = w.drivers.filter(wanted)
+        const order = ds.map((_, k) => ds[(k + t) % ds.length])
         for (const d of order) {
           reset(dm, fx)
           const [cmd, argv] = trialCommand(d, args)
@@ -84,7 +92,7 @@ function main(): void {
       }
       results.workloads.push(cell)
     }
-    if (!only || only.includes('memory')) {
+    if (only ? only.includes('memory') : !quick) {
       for (const mode of ['sync', 'async']) {
         reset(dm, fx)
         const r = runJson(process.execPath, ['--expose-gc', join(HERE, 'memory.js'), mode], env, `memory ${mode}`)

@@ -5,7 +5,7 @@ import { randomFill, randomFillSync } from 'node:crypto'
 import { DeviceMapper, Flags } from '../../ts'
 import { native } from '../../ts/core/native'
 import type { Fixture } from '../fixtures'
-import { removeQuietly } from '../fixtures'
+import { removeQuietly, SNAPSHOT_BATCH } from '../fixtures'
 import type { Steps } from './types'
 
 const dm = new DeviceMapper()
@@ -15,6 +15,11 @@ const byte = Buffer.alloc(1)
 
 function removeAll64(): void {
   for (const n of NAMES64) removeQuietly(dm, n)
+}
+
+/** Snapshot ids 200..200+count-1 made by one batch, deleted untimed after it. */
+function deleteSnapshots(pool: string, count: number): void {
+  for (let k = 0; k < count; k++) dm.messageSync(pool, 0, `delete ${200 + k}`)
 }
 
 export function asyncSteps(workload: string, fx: Fixture): Steps | undefined {
@@ -49,20 +54,21 @@ export function asyncSteps(workload: string, fx: Fixture): Steps | undefined {
       }
     case 'snapshot':
       return {
-        op: async () => {
+        op: async (k) => {
           await dm.suspend(fx.origin)
           try {
-            await dm.message(fx.pool, 0, 'create_snap 200 0')
+            await dm.message(fx.pool, 0, `create_snap ${200 + k} 0`)
           } finally {
             await dm.resume(fx.origin)
           }
         },
-        after: async () => void (await dm.message(fx.pool, 0, 'delete 200')),
+        after: (count) => deleteSnapshots(fx.pool, count),
+        maxBatch: SNAPSHOT_BATCH,
       }
     case 'create64-sequential':
-      return { op: async () => { for (const n of NAMES64) await dm.create(n, ZERO) }, after: removeAll64 }
+      return { op: async () => { for (const n of NAMES64) await dm.create(n, ZERO) }, after: removeAll64, maxBatch: 1 }
     case 'create64-concurrent':
-      return { op: async () => void (await Promise.all(NAMES64.map((n) => dm.create(n, ZERO)))), after: removeAll64 }
+      return { op: async () => void (await Promise.all(NAMES64.map((n) => dm.create(n, ZERO)))), after: removeAll64, maxBatch: 1 }
   }
   return undefined
 }
@@ -98,18 +104,19 @@ export function syncSteps(workload: string, fx: Fixture): Steps | undefined {
       }
     case 'snapshot':
       return {
-        op: () => {
+        op: (k) => {
           dm.suspendSync(fx.origin)
           try {
-            dm.messageSync(fx.pool, 0, 'create_snap 200 0')
+            dm.messageSync(fx.pool, 0, `create_snap ${200 + k} 0`)
           } finally {
             dm.resumeSync(fx.origin)
           }
         },
-        after: () => void dm.messageSync(fx.pool, 0, 'delete 200'),
+        after: (count) => deleteSnapshots(fx.pool, count),
+        maxBatch: SNAPSHOT_BATCH,
       }
     case 'create64-sequential':
-      return { op: () => { for (const n of NAMES64) dm.createSync(n, ZERO) }, after: removeAll64 }
+      return { op: () => { for (const n of NAMES64) dm.createSync(n, ZERO) }, after: removeAll64, maxBatch: 1 }
   }
   return undefined
 }
@@ -118,7 +125,7 @@ export function syncSteps(workload: string, fx: Fixture): Steps | undefined {
 export function syncInPromiseSteps(workload: string, fx: Fixture): Steps | undefined {
   if (!['version', 'info', 'status', 'list-1000', 'status-all-1000'].includes(workload)) return undefined
   const sync = syncSteps(workload, fx)!
-  return { op: async () => sync.op() }
+  return { op: async (k) => sync.op(k) }
 }
 
 /**
