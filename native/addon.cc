@@ -1,7 +1,7 @@
 // The native Control object: one /dev/mapper/control fd, and one method per DM ioctl in two forms,
 // `name(request)` -> Promise (runs on the libuv thread pool) and `nameSync(request)`, each resolving to the
 // kernel's reply bytes (ts/core/abi.ts decodes them). `batch(requests)` sends several requests in one
-// thread-pool hop, skipping the rest after a failure except those marked `always` (create = DEV_CREATE +
+// thread-pool hop, skipping the rest after a failure except those marked `ifOk` (create = DEV_CREATE +
 // TABLE_LOAD + resume, and suspend + message + resume, cost one hop). `statusAll(flags)` lists the devices and
 // reads every one's status or table in one call. Validation, decoding and orchestration live in TypeScript.
 #include <fcntl.h>
@@ -74,8 +74,9 @@ class SingleJob : public Job {
   Reply reply_;
 };
 
-// Several commands in order. After a failure the rest are skipped, except those marked `always` (the resume
-// after a failed message). Result: one entry per request: the reply bytes, { error }, or undefined if skipped.
+// Several commands in order. After a failure the rest are skipped, except one with `ifOk: i`, sent iff request i
+// succeeded (the resume after a failed message). Result: one entry per request: the reply bytes, { error }, or
+// undefined if skipped.
 class BatchJob : public Job {
  public:
   BatchJob(std::shared_ptr<ControlFd> fd, std::shared_ptr<BufferPool> pool, std::vector<Request> reqs)
@@ -85,7 +86,9 @@ class BatchJob : public Job {
     std::vector<char> buf = pool_->Take();
     bool failed = false;
     for (size_t i = 0; i < reqs_.size(); i++) {
-      if (failed && !reqs_[i].always) continue;
+      int dep = reqs_[i].ifOk;
+      bool send = dep >= 0 ? static_cast<size_t>(dep) < i && ran_[dep] && errs_[dep] == 0 : !failed;
+      if (!send) continue;
       Reply r = Send(fd_->fd, reqs_[i], *pool_, buf);
       ran_[i] = true;
       errs_[i] = r.err;

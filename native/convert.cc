@@ -43,7 +43,8 @@ Request ToRequest(Cmd cmd, const Napi::Value &value) {
   req.eventNr = GetU32(o, "eventNr");
   req.data = GetString(o, "data");
   req.sector = GetU64(o.Get("sector"));
-  req.always = o.Get("always").ToBoolean().Value();
+  Napi::Value ifOk = o.Get("ifOk");
+  req.ifOk = ifOk.IsNumber() ? ifOk.As<Napi::Number>().Int32Value() : -1;
   Napi::Value major = o.Get("major");
   if (major.IsNumber()) {
     req.hasDev = true;

@@ -32,7 +32,8 @@ struct Request {
   std::vector<Target> targets;  // TABLE_LOAD
   std::string data;           // DEV_RENAME new name/uuid, DEV_SET_GEOMETRY "c h s start", TARGET_MSG text
   uint64_t sector = 0;        // TARGET_MSG
-  bool always = false;        // batch: sent even after an earlier request failed (resume after a failed message)
+  int ifOk = -1;              // batch: sent iff that earlier request succeeded, whatever failed since (a resume
+                              // after a failed message); -1: sent iff nothing before it failed
 };
 
 // Request buffers of one Control, shared by the JS thread and its workers: one buffer per request in flight

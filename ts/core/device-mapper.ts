@@ -17,6 +17,10 @@ type Target = RawTarget & Record<string, unknown>
 const cmd = native.commands
 const MAX_BACKOFF_MS = 500
 
+function byName(replies: NativeReply[], kind: 'table' | 'status'): Map<string, Target[]> {
+  return new Map(replies.map((r) => [r.name, (r.targets ?? []).map((t) => fromKernel(t, kind))]))
+}
+
 function sleepSync(ms: number): void {
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms)
 }
@@ -335,6 +339,34 @@ export class DeviceMapper {
     return { ...address(device, 'status'), flags: options.noFlush ? Flags.NOFLUSH : 0 }
   }
 
+  /**
+   * Every device's status, by name, typed where the target type is known: the list and all the status reads
+   * in one native call. Without `noFlush` that call takes one thread-pool hop (a thin-pool may commit its
+   * metadata before answering); with it, the promise form runs inline like status(). Devices removed
+   * between the list and their status are left out.
+   */
+  async statusAll(options: { noFlush?: boolean } = {}): Promise<Map<string, Target[]>> {
+    const flags = this.#statusAllFlags(options)
+    return byName(options.noFlush ? this.#control.statusAllSync(flags) : await this.#control.statusAll(flags), 'status')
+  }
+  statusAllSync(options: { noFlush?: boolean } = {}): Map<string, Target[]> {
+    return byName(this.#control.statusAllSync(this.#statusAllFlags(options)), 'status')
+  }
+
+  #statusAllFlags(options: { noFlush?: boolean }): number {
+    if (options === null || typeof options !== 'object') throw invalid('statusAll', 'options', 'must be an object')
+    return options.noFlush ? Flags.NOFLUSH : 0
+  }
+
+  /** Every device's active table, by name, typed where the target type is known: one native call. */
+  async tableAll(): Promise<Map<string, Target[]>> {
+    return this.tableAllSync()
+  }
+  tableAllSync(): Map<string, Target[]> {
+    // SECURE_DATA: a crypt table carries its key; the kernel then wipes its copy of the reply
+    return byName(this.#control.statusAllSync(Flags.STATUS_TABLE | Flags.SECURE_DATA), 'table')
+  }
+
   /** The devices the active table maps onto. */
   async deps(device: DeviceRef): Promise<{ major: number; minor: number }[]> {
     return this.depsSync(device)
@@ -361,6 +393,42 @@ export class DeviceMapper {
     if (text.trim() === '') throw invalid('message', 'text', 'must not be empty', dev)
     // crypt's `key set <key>` carries a key: have the kernel wipe its copy
     return { ...req, sector, data: text, flags: /^\s*key\s/.test(text) ? Flags.SECURE_DATA : 0 }
+  }
+
+  /**
+   * Suspends `suspend`, sends the message to `device`, and resumes `suspend` again, also when the message
+   * fails, in one native call (one thread-pool hop): create_snap of an active thin origin, whose in-flight
+   * writes must be in the pool's metadata first. Resolves to the message's reply; a failed message is thrown
+   * after the resume (a failed resume is attached to it, see withCleanupError).
+   */
+  async messageSuspended(suspend: DeviceRef, device: DeviceRef, sector: number, text: string, options: UdevCallOptions = {}): Promise<string | undefined> {
+    const { plan, t } = this.#suspendedPlan(suspend, device, sector, text, options)
+    return this.#suspendedResult(await this.#udev.run(t, () => this.#control.batch(plan), (r) => r[2]))
+  }
+  messageSuspendedSync(suspend: DeviceRef, device: DeviceRef, sector: number, text: string, options: UdevCallOptions = {}): string | undefined {
+    const { plan, t } = this.#suspendedPlan(suspend, device, sector, text, options)
+    return this.#suspendedResult(this.#udev.runSync(t, () => this.#control.batchSync(plan), (r) => r[2]))
+  }
+
+  #suspendedPlan(suspend: DeviceRef, device: DeviceRef, sector: number, text: string, options: UdevCallOptions) {
+    const sus = address(suspend, 'messageSuspended')
+    const msg = this.#messageRequest(device, sector, text)
+    const t = this.#udev.begin('resume', label(sus), options.udevFlags, { node: 'add' })
+    const plan: BatchRequest[] = [
+      { cmd: cmd.devSuspend.nr, ...sus, flags: Flags.SUSPEND },
+      { cmd: cmd.targetMsg.nr, ...msg },
+      { cmd: cmd.devSuspend.nr, ...sus, eventNr: t.eventNr, ifOk: 0 },
+    ]
+    return { plan, t }
+  }
+
+  #suspendedResult(r: BatchResult): string | undefined {
+    const error = (x: BatchResult[number]): DmError | undefined => (x !== undefined && 'error' in x ? x.error : undefined)
+    const [suspended, message, resumed] = r.map(error)
+    if (suspended) throw suspended
+    if (message) throw resumed ? withCleanupError(message, resumed, 'resuming the suspended device') : message
+    if (resumed) throw resumed
+    return (r[1] as NativeReply).data
   }
 
   /** Blocks until the device's event counter moves past `eventNr` (default: its value now): DM_DEV_WAIT. */

@@ -34,8 +34,11 @@ export type Command =
   | 'devStatus' | 'devWait' | 'tableLoad' | 'tableClear' | 'tableDeps' | 'tableStatus' | 'listVersions'
   | 'targetMsg' | 'devSetGeometry' | 'devArmPoll' | 'getTargetVersion'
 
-/** A batch entry: `always` sends it even after an earlier request of the batch failed. */
-export type BatchRequest = NativeRequest & { cmd: number; always?: boolean }
+/**
+ * A batch entry. Once a request fails the rest are skipped, except an entry with `ifOk: i`: it is sent iff
+ * entry i succeeded, whatever failed since (the resume after a failed message).
+ */
+export type BatchRequest = NativeRequest & { cmd: number; ifOk?: number }
 /** One entry per request: its reply, its error, or undefined when it was skipped after a failure. */
 export type BatchResult = (NativeReply | { error: DmError } | undefined)[]
 

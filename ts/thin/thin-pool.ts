@@ -5,7 +5,7 @@
 // mismatch), EOPNOTSUPP (pool in read-only or fail mode).
 import type { DeviceMapper } from '../core/device-mapper'
 import type { DeviceRef } from '../core/types'
-import { DmError, invalid, withCleanupError } from '../core/errors'
+import { DmError, invalid } from '../core/errors'
 import type { RawTarget } from '../core/table'
 import { thinPoolType, type ThinPoolStatus as ThinPoolStatusFields } from '../targets/thin-pool'
 import { deviceSectors } from '../core/sysfs'
@@ -77,18 +77,8 @@ export class ThinPool {
       return
     }
     await this.#checkOrigin(origin, originId, await this.#dm.table(origin), await this.#dm.info(this.name))
-    await this.#dm.suspend(origin)
-    try {
-      await this.#dm.message(this.name, 0, text)
-    } catch (err) {
-      try {
-        await this.#dm.resume(origin)
-      } catch (cleanup) {
-        throw withCleanupError(err, cleanup, `resuming the origin ${origin}`)
-      }
-      throw err
-    }
-    await this.#dm.resume(origin)
+    // suspend, create_snap, resume (also after a failed message): one native call
+    await this.#dm.messageSuspended(origin, this.name, 0, text)
   }
   createSnapshotSync(id: number, originId: number, options: SnapshotOptions = {}): void {
     const { text, origin } = this.#snapshotPlan(id, originId, options)
@@ -97,18 +87,7 @@ export class ThinPool {
       return
     }
     this.#checkOrigin(origin, originId, this.#dm.tableSync(origin), this.#dm.infoSync(this.name))
-    this.#dm.suspendSync(origin)
-    try {
-      this.#dm.messageSync(this.name, 0, text)
-    } catch (err) {
-      try {
-        this.#dm.resumeSync(origin)
-      } catch (cleanup) {
-        throw withCleanupError(err, cleanup, `resuming the origin ${origin}`)
-      }
-      throw err
-    }
-    this.#dm.resumeSync(origin)
+    this.#dm.messageSuspendedSync(origin, this.name, 0, text)
   }
 
   #snapshotPlan(id: number, originId: number, options: SnapshotOptions): { text: string; origin?: string } {
