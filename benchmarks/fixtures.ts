@@ -98,8 +98,9 @@ export function reset(dm: DeviceMapper, fx: Fixture): void {
   if (dm.infoSync(fx.origin).suspended) dm.resumeSync(fx.origin)
 }
 
-export function fill(dm: DeviceMapper): void {
-  for (let i = 0; i < FILL_COUNT; i++) dm.createSync(`${FILL_PREFIX}${String(i).padStart(4, '0')}`, '0 2048 zero')
+/** Filler devices `from` .. `to`-1 (zero targets), so that list and statusAll have many devices to read. */
+export function fill(dm: DeviceMapper, from = 0, to = FILL_COUNT): void {
+  for (let i = from; i < to; i++) dm.createSync(`${FILL_PREFIX}${String(i).padStart(4, '0')}`, '0 2048 zero')
 }
 
 export function unfill(dm: DeviceMapper): void {

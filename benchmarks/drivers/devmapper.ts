@@ -38,7 +38,7 @@ export function asyncSteps(workload: string, fx: Fixture): Steps | undefined {
     case 'list-1000':
       return { op: async () => void (await dm.list()) }
     case 'status-all-1000':
-      return { op: async () => { for (const d of await dm.list()) await dm.status(d.name) } }
+      return { op: async () => void (await dm.statusAll()) }
     case 'create-zero':
       return { op: async () => { await dm.create('bench-t-0', ZERO); await dm.remove('bench-t-0') } }
     case 'create-linear':
@@ -54,14 +54,8 @@ export function asyncSteps(workload: string, fx: Fixture): Steps | undefined {
       }
     case 'snapshot':
       return {
-        op: async (k) => {
-          await dm.suspend(fx.origin)
-          try {
-            await dm.message(fx.pool, 0, `create_snap ${200 + k} 0`)
-          } finally {
-            await dm.resume(fx.origin)
-          }
-        },
+        // suspend, create_snap, resume: one native call (what ThinPool.createSnapshot sends for an active origin)
+        op: async (k) => void (await dm.messageSuspended(fx.origin, fx.pool, 0, `create_snap ${200 + k} 0`)),
         after: (count) => deleteSnapshots(fx.pool, count),
         maxBatch: SNAPSHOT_BATCH,
       }
@@ -88,7 +82,7 @@ export function syncSteps(workload: string, fx: Fixture): Steps | undefined {
     case 'list-1000':
       return { op: () => void dm.listSync() }
     case 'status-all-1000':
-      return { op: () => { for (const d of dm.listSync()) dm.statusSync(d.name) } }
+      return { op: () => void dm.statusAllSync() }
     case 'create-zero':
       return { op: () => { dm.createSync('bench-t-0', ZERO); dm.removeSync('bench-t-0') } }
     case 'create-linear':
@@ -104,14 +98,7 @@ export function syncSteps(workload: string, fx: Fixture): Steps | undefined {
       }
     case 'snapshot':
       return {
-        op: (k) => {
-          dm.suspendSync(fx.origin)
-          try {
-            dm.messageSync(fx.pool, 0, `create_snap ${200 + k} 0`)
-          } finally {
-            dm.resumeSync(fx.origin)
-          }
-        },
+        op: (k) => void dm.messageSuspendedSync(fx.origin, fx.pool, 0, `create_snap ${200 + k} 0`),
         after: (count) => deleteSnapshots(fx.pool, count),
         maxBatch: SNAPSHOT_BATCH,
       }
@@ -145,7 +132,7 @@ export function nativeSyncSteps(workload: string, fx: Fixture): Steps | undefine
     case 'list-1000':
       return { op: () => void control.listDevicesSync({ flags: Flags.UUID }) }
     case 'status-all-1000':
-      return { op: () => { for (const d of control.listDevicesSync({ flags: Flags.UUID }).devices ?? []) control.tableStatusSync({ name: d.name }) } }
+      return { op: () => void control.statusAllSync(0) }
   }
   return undefined
 }
