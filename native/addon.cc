@@ -1,6 +1,6 @@
 // The native Control object: one /dev/mapper/control fd, and one method per DM ioctl in two forms,
-// `name(request)` -> Promise (runs on the libuv thread pool) and `nameSync(request)`, each resolving to the
-// kernel's reply bytes (ts/core/abi.ts decodes them). `batch(requests)` sends several requests in one
+// `name(request)` -> Promise (runs on the libuv thread pool) and `nameSync(request, scratch?)`, each resolving to
+// the kernel's reply bytes (ts/core/abi.ts decodes them; a sync reply that fits goes into `scratch`). `batch(requests)` sends several requests in one
 // thread-pool hop, skipping the rest after a failure except those marked `ifOk` (create = DEV_CREATE +
 // TABLE_LOAD + resume, and suspend + message + resume, cost one hop). `statusAll(flags)` lists the devices and
 // reads every one's status or table in one call. Validation, decoding and orchestration live in TypeScript.
@@ -64,6 +64,19 @@ class SingleJob : public Job {
   Napi::Value Result(Napi::Env env) override {
     if (reply_.err != 0) throw MakeError(env, ErrorClass(env), reply_.err, kCommands[req_.cmd].name, DeviceLabel(req_));
     return Napi::Buffer<char>::Copy(env, buf_.data(), reply_.len);
+  }
+
+  // Sync calls: the reply is copied into the caller's scratch Buffer when it fits (returning its length), so
+  // a cheap command allocates nothing; a longer reply comes back as a new Buffer.
+  Napi::Value ResultInto(Napi::Env env, const Napi::Value &scratch) {
+    if (reply_.err == 0 && scratch.IsBuffer()) {
+      auto into = scratch.As<Napi::Buffer<char>>();
+      if (reply_.len <= into.Length()) {
+        memcpy(into.Data(), buf_.data(), reply_.len);
+        return Napi::Number::New(env, static_cast<double>(reply_.len));
+      }
+    }
+    return Result(env);
   }
 
  private:
@@ -226,7 +239,7 @@ class Control : public Napi::ObjectWrap<Control> {
     Napi::Env env = info.Env();
     SingleJob job(Open(env), pool_, ToRequest(C, info[0]));
     job.Run();
-    return job.Result(env);
+    return job.ResultInto(env, info[1]);
   }
 
   // batch([{ cmd, ...request }]): cmd is the command number.

@@ -110,8 +110,8 @@ function triple(b: Buffer, at: number): Triple {
   return [b.readUInt32LE(at), b.readUInt32LE(at + 4), b.readUInt32LE(at + 8)]
 }
 
-/** Decodes one reply (header + payload as the kernel returned it). */
-export function decodeReply(kind: PayloadKind, b: Buffer): DecodedReply {
+/** Decodes one reply: b[0 .. len), the header and payload as the kernel returned them. */
+export function decodeReply(kind: PayloadKind, b: Buffer, len = b.length): DecodedReply {
   const H = DM_IOCTL
   const dev = b.readUInt32LE(H.dev)
   const r: DecodedReply = {
@@ -124,12 +124,12 @@ export function decodeReply(kind: PayloadKind, b: Buffer): DecodedReply {
     minor: devMinor(dev),
     name: cString(b, H.name, H.name + DM_NAME_LEN),
     uuid: cString(b, H.uuid, H.uuid + DM_UUID_LEN),
-    bufferSize: b.length,
+    bufferSize: len,
   }
   if (kind === 'none') return r
   // The payload is [data_start, data_size) of the header the kernel returned, clamped to the bytes we have.
-  const start = Math.min(b.readUInt32LE(H.data_start), b.length)
-  const end = Math.min(Math.max(b.readUInt32LE(H.data_size), start), b.length)
+  const start = Math.min(b.readUInt32LE(H.data_start), len)
+  const end = Math.min(Math.max(b.readUInt32LE(H.data_size), start), len)
   switch (kind) {
     case 'targets':
       r.targets = decodeTargets(b, start, end, r.targetCount)

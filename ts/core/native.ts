@@ -42,13 +42,11 @@ export type BatchRequest = NativeRequest & { cmd: number; ifOk?: number }
 /** One entry per request: its reply, its error, or undefined when it was skipped after a failure. */
 export type BatchResult = (NativeReply | { error: DmError } | undefined)[]
 
-type Methods<R> = {
-  [C in Command]: (req?: NativeRequest) => Promise<R>
+export type NativeControl = {
+  [C in Command]: (req?: NativeRequest) => Promise<NativeReply>
 } & {
-  [C in Command as `${C}Sync`]: (req?: NativeRequest) => R
-}
-
-export type NativeControl = Methods<NativeReply> & {
+  [C in Command as `${C}Sync`]: (req?: NativeRequest) => NativeReply
+} & {
   batch(reqs: BatchRequest[]): Promise<BatchResult>
   batchSync(reqs: BatchRequest[]): BatchResult
   /** LIST_DEVICES and every device's TABLE_STATUS with `flags`, in one native call: the status replies */
@@ -61,7 +59,12 @@ export type NativeControl = Methods<NativeReply> & {
 type RawBatchResult = (Buffer | { error: DmError } | undefined)[]
 
 /** The addon's Control: replies as bytes, statusAll as framed replies (abi.ts readFrames). */
-type RawControl = Methods<Buffer> & {
+type RawControl = {
+  [C in Command]: (req?: NativeRequest) => Promise<Buffer>
+} & {
+  /** the reply's length when it fitted into `scratch`, else the reply in a new Buffer */
+  [C in Command as `${C}Sync`]: (req: NativeRequest | undefined, scratch: Buffer) => Buffer | number
+} & {
   batch(reqs: BatchRequest[]): Promise<RawBatchResult>
   batchSync(reqs: BatchRequest[]): RawBatchResult
   statusAll(flags: number): Promise<Buffer>
@@ -97,6 +100,9 @@ export interface NativeAddon {
   commands: Record<Command, { nr: number; name: string; minVersion: [number, number, number] }>
 }
 
+const SCRATCH_BYTES = 16 * 1024
+const SECURE_DATA = 1 << 15
+
 /** What each command's reply payload holds. */
 const PAYLOAD: Record<Command, PayloadKind> = {
   version: 'none', removeAll: 'none', listDevices: 'devices', devCreate: 'none', devRemove: 'none',
@@ -111,12 +117,20 @@ type RawAddon = Omit<NativeAddon, 'Control'> & { Control: new (path?: string) =>
 function decodingControl(raw: RawControl, commands: NativeAddon['commands']): NativeControl {
   const kindByNr: PayloadKind[] = []
   const c: Record<string, unknown> = {}
+  // Sync replies land here when they fit: the JS thread decodes one before it can send the next.
+  const scratch = Buffer.alloc(SCRATCH_BYTES)
   for (const [name, kind] of Object.entries(PAYLOAD) as [Command, PayloadKind][]) {
     kindByNr[commands[name].nr] = kind
     const send = raw[name].bind(raw)
     const sendSync = raw[`${name}Sync`].bind(raw)
     c[name] = (req?: NativeRequest) => send(req).then((b) => decodeReply(kind, b))
-    c[`${name}Sync`] = (req?: NativeRequest) => decodeReply(kind, sendSync(req))
+    c[`${name}Sync`] = (req?: NativeRequest) => {
+      const r = sendSync(req, scratch)
+      if (typeof r !== 'number') return decodeReply(kind, r)
+      const reply = decodeReply(kind, scratch, r)
+      if (req?.flags && req.flags & SECURE_DATA) scratch.fill(0, 0, r) // a crypt key in a table reply
+      return reply
+    }
   }
   const batchReply = (reqs: BatchRequest[], rs: RawBatchResult): BatchResult =>
     rs.map((r, i) => (r instanceof Uint8Array ? decodeReply(kindByNr[reqs[i].cmd], r) : r))
