@@ -19,13 +19,14 @@
 #include "poll.h"
 #include "request.h"
 #include "udev.h"
+#include "worker.h"
 
 namespace dm {
 
 namespace {
 
 struct AddonState {
-  Napi::FunctionReference errorClass;  // DmError from TypeScript, registered once per environment
+  Napi::FunctionReference errorFactory;  // (errno, operation, device) => DmError, registered once per environment
 };
 
 // The fd outlives Control.close() while a worker still uses it, so a closed fd number is never reused mid-ioctl.
@@ -35,9 +36,9 @@ struct ControlFd {
   ~ControlFd() { ::close(fd); }
 };
 
-Napi::FunctionReference *ErrorClass(Napi::Env env) {
+Napi::FunctionReference *ErrorFactory(Napi::Env env) {
   AddonState *s = env.GetInstanceData<AddonState>();
-  return s ? &s->errorClass : nullptr;
+  return s ? &s->errorFactory : nullptr;
 }
 
 // One API call's native work. Run() does the ioctls (on the JS thread for sync calls, on a libuv worker for
@@ -63,7 +64,7 @@ class SingleJob : public Job {
     reply_ = Send(fd_->fd, req_, *pool_, buf_);
   }
   Napi::Value Result(Napi::Env env) override {
-    if (reply_.err != 0) throw MakeError(env, ErrorClass(env), reply_.err, kCommands[req_.cmd].name, DeviceLabel(req_));
+    if (reply_.err != 0) throw MakeError(env, ErrorFactory(env), reply_.err, kCommands[req_.cmd].name, DeviceLabel(req_));
     return Napi::Buffer<char>::Copy(env, buf_.data(), reply_.len);
   }
 
@@ -119,7 +120,7 @@ class BatchJob : public Job {
         out.Set(static_cast<uint32_t>(i), env.Undefined());
       } else if (errs_[i] != 0) {
         Napi::Object e = Napi::Object::New(env);
-        e.Set("error", MakeError(env, ErrorClass(env), errs_[i], kCommands[reqs_[i].cmd].name, DeviceLabel(reqs_[i])).Value());
+        e.Set("error", MakeError(env, ErrorFactory(env), errs_[i], kCommands[reqs_[i].cmd].name, DeviceLabel(reqs_[i])).Value());
         out.Set(static_cast<uint32_t>(i), e);
       } else {
         out.Set(static_cast<uint32_t>(i), Napi::Buffer<char>::Copy(env, replies_[i].data(), replies_[i].size()));
@@ -147,7 +148,7 @@ class StatusAllJob : public Job {
   }
   void Run() override { err_ = StatusAll(fd_->fd, flags_, *pool_, out_, failed_); }
   Napi::Value Result(Napi::Env env) override {
-    if (err_ != 0) throw MakeError(env, ErrorClass(env), err_, kCommands[failed_.cmd].name, DeviceLabel(failed_));
+    if (err_ != 0) throw MakeError(env, ErrorFactory(env), err_, kCommands[failed_.cmd].name, DeviceLabel(failed_));
     return Napi::Buffer<char>::Copy(env, out_.data(), out_.size());
   }
 
@@ -160,34 +161,23 @@ class StatusAllJob : public Job {
   std::vector<char> out_;
 };
 
-class JobWorker : public Napi::AsyncWorker {
- public:
-  JobWorker(Napi::Env env, std::unique_ptr<Job> job)
-      : Napi::AsyncWorker(env, "devmapper:ioctl"), job_(std::move(job)), deferred_(Napi::Promise::Deferred::New(env)) {}
-
-  static Napi::Promise Queue(Napi::Env env, std::unique_ptr<Job> job) {
-    auto *w = new JobWorker(env, std::move(job));
-    Napi::Promise p = w->deferred_.Promise();
-    w->Napi::AsyncWorker::Queue();
-    return p;
-  }
-
-  void Execute() override { job_->Run(); }
-
-  void OnOK() override {
-    Napi::Env env = Env();
-    Napi::HandleScope scope(env);
+// A Job as native/worker.h's promise worker wants it: Execute() on the pool, Settle() on the JS thread.
+struct QueuedJob {
+  std::unique_ptr<Job> job;
+  void Execute() { job->Run(); }
+  Napi::Value Settle(Napi::Env env, bool &reject) {
     try {
-      deferred_.Resolve(job_->Result(env));
+      return job->Result(env);
     } catch (const Napi::Error &e) {
-      deferred_.Reject(e.Value());
+      reject = true;
+      return e.Value();
     }
   }
-
- private:
-  std::unique_ptr<Job> job_;
-  Napi::Promise::Deferred deferred_;
 };
+
+Napi::Promise Queue(Napi::Env env, std::unique_ptr<Job> job) {
+  return QueueJob(env, "devmapper:ioctl", QueuedJob{std::move(job)});
+}
 
 class Control : public Napi::ObjectWrap<Control> {
  public:
@@ -212,18 +202,17 @@ class Control : public Napi::ObjectWrap<Control> {
  private:
   template <unsigned... Ns>
   static void AddCommands(std::vector<PropertyDescriptor> &props, std::integer_sequence<unsigned, Ns...>) {
-    // Names are kept alive by kCommands; "<method>Sync" strings are built once and leaked on purpose.
+    // Names are kept alive by kCommands; the "<method>Sync" strings once per process (not per worker thread).
+    static const std::string syncNames[] = {(std::string(kCommands[Ns].method) + "Sync")...};
     (props.push_back(InstanceMethod<&Control::Run<static_cast<Cmd>(Ns)>>(kCommands[Ns].method)), ...);
-    (props.push_back(InstanceMethod<&Control::RunSync<static_cast<Cmd>(Ns)>>(
-         (new std::string(std::string(kCommands[Ns].method) + "Sync"))->c_str())),
-     ...);
+    (props.push_back(InstanceMethod<&Control::RunSync<static_cast<Cmd>(Ns)>>(syncNames[Ns].c_str())), ...);
   }
 
   // Opens the control device on first use; throws the open error with the path as the device.
   std::shared_ptr<ControlFd> Open(Napi::Env env) {
     if (fd_) return fd_;
     int fd = ::open(path_.c_str(), O_RDWR | O_CLOEXEC);
-    if (fd < 0) throw MakeError(env, ErrorClass(env), errno, "open", path_);
+    if (fd < 0) throw MakeError(env, ErrorFactory(env), errno, "open", path_);
     fd_ = std::make_shared<ControlFd>(fd);
     return fd_;
   }
@@ -232,7 +221,7 @@ class Control : public Napi::ObjectWrap<Control> {
   Napi::Value Run(const Napi::CallbackInfo &info) {
     Napi::Env env = info.Env();
     auto job = std::make_unique<SingleJob>(Open(env), pool_, ToRequest(C, info[0]));
-    return JobWorker::Queue(env, std::move(job));
+    return Queue(env, std::move(job));
   }
 
   template <Cmd C>
@@ -259,7 +248,7 @@ class Control : public Napi::ObjectWrap<Control> {
 
   Napi::Value Batch(const Napi::CallbackInfo &info) {
     std::vector<Request> reqs = ToRequests(info);
-    return JobWorker::Queue(info.Env(), std::make_unique<BatchJob>(Open(info.Env()), pool_, std::move(reqs)));
+    return Queue(info.Env(), std::make_unique<BatchJob>(Open(info.Env()), pool_, std::move(reqs)));
   }
 
   Napi::Value BatchSync(const Napi::CallbackInfo &info) {
@@ -274,7 +263,7 @@ class Control : public Napi::ObjectWrap<Control> {
   }
 
   Napi::Value StatusAllAsync(const Napi::CallbackInfo &info) {
-    return JobWorker::Queue(info.Env(), std::make_unique<StatusAllJob>(Open(info.Env()), pool_, FlagsArg(info)));
+    return Queue(info.Env(), std::make_unique<StatusAllJob>(Open(info.Env()), pool_, FlagsArg(info)));
   }
 
   Napi::Value StatusAllSync(const Napi::CallbackInfo &info) {
@@ -296,12 +285,17 @@ class Control : public Napi::ObjectWrap<Control> {
   std::shared_ptr<BufferPool> pool_ = std::make_shared<BufferPool>();  // outlives close(): sizes stay learnt
 };
 
-// setErrorClass(DmError): errors are then created as instances of it, with { message, code, errno, operation,
-// device } passed to its constructor.
-Napi::Value SetErrorClass(const Napi::CallbackInfo &info) {
+// setErrorFactory((errno, operation, device) => Error): every failed open or ioctl is reported as what it returns.
+Napi::Value SetErrorFactory(const Napi::CallbackInfo &info) {
   AddonState *s = info.Env().GetInstanceData<AddonState>();
-  if (info[0].IsFunction()) s->errorClass = Napi::Persistent(info[0].As<Napi::Function>());
+  if (info[0].IsFunction()) s->errorFactory = Napi::Persistent(info[0].As<Napi::Function>());
   return info.Env().Undefined();
+}
+
+// strerror(errno): the C library's description, for the messages TypeScript composes.
+Napi::Value StrError(const Napi::CallbackInfo &info) {
+  int err = info[0].IsNumber() ? info[0].As<Napi::Number>().Int32Value() : 0;
+  return Napi::String::New(info.Env(), strerror(err));
 }
 
 }  // namespace
@@ -312,7 +306,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   Napi::Function control = Control::Define(env);
   exports.Set("Control", control);
   exports.Set("Poller", DefinePoller(env));
-  exports.Set("setErrorClass", Napi::Function::New(env, SetErrorClass, "setErrorClass"));
+  exports.Set("setErrorFactory", Napi::Function::New(env, SetErrorFactory, "setErrorFactory"));
+  exports.Set("strerror", Napi::Function::New(env, StrError, "strerror"));
   Napi::Object commands = Napi::Object::New(env);
   for (unsigned i = 0; i < CMD_COUNT; i++) {
     Napi::Object c = Napi::Object::New(env);

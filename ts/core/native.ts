@@ -4,7 +4,7 @@
 import { existsSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { decodeReply, readFrames, type DecodedReply, type PayloadKind } from './abi'
-import { DmError } from './errors'
+import { kernelError, type DmError } from './errors'
 
 export interface NativeTarget {
   start: number | bigint
@@ -142,7 +142,10 @@ export interface NativeAddon {
   Poller: new (fd: number, onReadable: (errno: number, events: number) => void) => NativePoller
   udev: NativeUdev
   loop: NativeLoop
-  setErrorClass(cls: typeof DmError): void
+  /** Every failed open or ioctl becomes what `make` returns; the native side passes numbers, no names. */
+  setErrorFactory(make: (errno: number, operation: string, device: string) => Error): void
+  /** The C library's description of an errno ('Device or resource busy'). */
+  strerror(errno: number): string
   commands: Record<Command, { nr: number; name: string; minVersion: [number, number, number] }>
 }
 
@@ -218,4 +221,4 @@ function loadAddon(): RawAddon {
 }
 
 export const native: NativeAddon = load()
-native.setErrorClass(DmError)
+native.setErrorFactory((errno, operation, device) => kernelError(errno, operation, device, native.strerror(errno)))
