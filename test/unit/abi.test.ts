@@ -116,7 +116,7 @@ function nameList(devs: { name: string; dev: [number, number]; event: number; uu
   const parts: Buffer[] = []
   let at = 0
   devs.forEach((d, i) => {
-    const ext = pad8(12 + d.name.length + 1)
+    const ext = pad8(12 + Buffer.byteLength(d.name) + 1)
     const len = pad8(ext + 8 + (d.uuid ? d.uuid.length + 1 : 0))
     const r = Buffer.alloc(len)
     r.writeBigUInt64LE(encodeDev(...d.dev), 0)
@@ -181,4 +181,16 @@ t.test('frames of a multi-reply: errno, length, bytes, padding to 8', async (t) 
   b.writeUInt32LE(9, 20)
   b.write('123456789', 24)
   t.same(readFrames(b).map((f) => [f.errno, f.bytes.toString()]), [[0, 'abc'], [6, '123456789']])
+})
+
+t.test('names with bytes above 0x7f decode as UTF-8, in short and long replies', async (t) => {
+  t.equal(decodeReply('none', reply({ name: 'vol-ü' })).name, 'vol-ü')
+  const many = Array.from({ length: 40 }, (_, i) => ({ name: `dev-${i}-${'x'.repeat(20)}`, dev: [253, i] as [number, number], event: i }))
+  const ascii = decodeReply('devices', reply({}, nameList(many))).devices!
+  t.equal(ascii.length, 40)
+  t.equal(ascii[39].name, `dev-39-${'x'.repeat(20)}`)
+  many[7].name = 'snapshot-ä-€'
+  const mixed = decodeReply('devices', reply({}, nameList(many))).devices!
+  t.equal(mixed[7].name, 'snapshot-ä-€')
+  t.equal(mixed[8].name, `dev-8-${'x'.repeat(20)}`, 'records after it are found at the right offsets')
 })

@@ -3,6 +3,7 @@
 // NativeReply shapes. Reading a few fields off a Buffer is far cheaper than building each one through N-API.
 // Every offset here is also a static_assert in native/dm_abi.h; test/unit/abi.test.ts keeps the two equal.
 // Pure functions, no native import: the unit tests decode fixed byte fixtures.
+import { isAscii } from 'node:buffer'
 
 /** struct dm_ioctl: the header of every request and reply. */
 export const DM_IOCTL = {
@@ -93,17 +94,32 @@ export function devMinor(lo: number): number {
   return (lo & 0xff) | ((lo >>> 12) & 0xfff00)
 }
 
-/** Where the NUL-terminated string at `at` ends: its NUL, or `limit` if there is none before it. */
-function cEnd(b: Buffer, at: number, limit: number): number {
-  let end = at
-  while (end < limit && b[end] !== 0) end++
-  return end
+/**
+ * A reply's bytes, and the same bytes as a one-byte (latin1) string: strings are cut from it with indexOf and
+ * slice instead of one Buffer-to-string call each (a C++ call per name is most of a 1,000-device list's cost).
+ * Offsets are the same in both. A string with bytes >= 0x80 is decoded again as UTF-8.
+ */
+interface Src {
+  b: Buffer
+  text: string
+  ascii: boolean
 }
 
-/** A NUL-terminated string at [at, limit), never reading past limit even if the NUL is missing. */
-export function cString(b: Buffer, at: number, limit: number): string {
-  const end = cEnd(b, at, limit)
-  return end === at ? '' : b.toString('utf8', at, end)
+const HIGH = /[\x80-\xff]/
+
+function source(b: Buffer, len: number): Src {
+  // isAscii is one SIMD pass: worth it where there are many strings to check
+  return { b, text: b.toString('latin1', 0, len), ascii: len > 1024 && isAscii(b.subarray(0, len)) }
+}
+
+/** The NUL-terminated string at [at, limit), never reading past limit even if the NUL is missing. */
+function str(src: Src, at: number, limit: number): string {
+  if (at >= limit) return ''
+  let end = src.text.indexOf('\0', at)
+  if (end < 0 || end > limit) end = limit
+  if (end === at) return ''
+  const s = src.text.slice(at, end)
+  return src.ascii || !HIGH.test(s) ? s : src.b.toString('utf8', at, end)
 }
 
 function triple(b: Buffer, at: number): Triple {
@@ -113,6 +129,7 @@ function triple(b: Buffer, at: number): Triple {
 /** Decodes one reply: b[0 .. len), the header and payload as the kernel returned them. */
 export function decodeReply(kind: PayloadKind, b: Buffer, len = b.length): DecodedReply {
   const H = DM_IOCTL
+  const src = source(b, len)
   const dev = b.readUInt32LE(H.dev)
   const r: DecodedReply = {
     version: triple(b, H.version),
@@ -122,8 +139,8 @@ export function decodeReply(kind: PayloadKind, b: Buffer, len = b.length): Decod
     targetCount: b.readUInt32LE(H.target_count),
     major: devMajor(dev),
     minor: devMinor(dev),
-    name: cString(b, H.name, H.name + DM_NAME_LEN),
-    uuid: cString(b, H.uuid, H.uuid + DM_UUID_LEN),
+    name: str(src, H.name, H.name + DM_NAME_LEN),
+    uuid: str(src, H.uuid, H.uuid + DM_UUID_LEN),
     bufferSize: len,
   }
   if (kind === 'none') return r
@@ -132,27 +149,28 @@ export function decodeReply(kind: PayloadKind, b: Buffer, len = b.length): Decod
   const end = Math.min(Math.max(b.readUInt32LE(H.data_size), start), len)
   switch (kind) {
     case 'targets':
-      r.targets = decodeTargets(b, start, end, r.targetCount)
+      r.targets = decodeTargets(src, start, end, r.targetCount)
       break
     case 'deps':
       r.deps = decodeDeps(b, start, end)
       break
     case 'devices':
-      r.devices = decodeDevices(b, start, end, r.version[0] > 4 || (r.version[0] === 4 && r.version[1] >= 37))
+      r.devices = decodeDevices(src, start, end, r.version[0] > 4 || (r.version[0] === 4 && r.version[1] >= 37))
       break
     case 'versions':
-      r.versions = decodeVersions(b, start, end)
+      r.versions = decodeVersions(src, start, end)
       break
     case 'message':
-      if (r.flags & DATA_OUT_FLAG) r.data = cString(b, start, end)
+      if (r.flags & DATA_OUT_FLAG) r.data = str(src, start, end)
       break
   }
   return r
 }
 
 /** dm_target_spec records; `next` is relative to the payload start in replies and must move forward. */
-export function decodeTargets(b: Buffer, start: number, end: number, count: number): ReplyTarget[] {
+function decodeTargets(src: Src, start: number, end: number, count: number): ReplyTarget[] {
   const S = DM_TARGET_SPEC
+  const b = src.b
   const out: ReplyTarget[] = []
   let off = 0
   for (let i = 0; i < count; i++) {
@@ -161,8 +179,8 @@ export function decodeTargets(b: Buffer, start: number, end: number, count: numb
     out.push({
       start: u64(b, p + S.sector_start),
       length: u64(b, p + S.length),
-      type: cString(b, p + S.target_type, p + S.target_type + DM_MAX_TYPE_NAME),
-      params: cString(b, p + S.size, end),
+      type: str(src, p + S.target_type, p + S.target_type + DM_MAX_TYPE_NAME),
+      params: str(src, p + S.size, end),
     })
     const next = b.readUInt32LE(p + S.next)
     if (next <= off && i + 1 < count) break
@@ -171,7 +189,7 @@ export function decodeTargets(b: Buffer, start: number, end: number, count: numb
   return out
 }
 
-export function decodeDeps(b: Buffer, start: number, end: number): { major: number; minor: number }[] {
+function decodeDeps(b: Buffer, start: number, end: number): { major: number; minor: number }[] {
   const out: { major: number; minor: number }[] = []
   if (start + DM_TARGET_DEPS.dev > end) return out
   const count = b.readUInt32LE(start + DM_TARGET_DEPS.count)
@@ -185,23 +203,26 @@ export function decodeDeps(b: Buffer, start: number, end: number): { major: numb
 }
 
 /** dm_name_list records; `extended` (4.37+): an aligned event_nr, flags and maybe a uuid follow each name. */
-export function decodeDevices(b: Buffer, start: number, end: number, extended: boolean): ReplyDevice[] {
+function decodeDevices(src: Src, start: number, end: number, extended: boolean): ReplyDevice[] {
   const L = DM_NAME_LIST
+  const b = src.b
   const out: ReplyDevice[] = []
   let p = start
   while (p + L.name <= end) {
     const lo = b.readUInt32LE(p + L.dev)
     if (lo === 0 && b.readUInt32LE(p + L.dev + 4) === 0) break // an empty list is one zeroed record
     const next = b.readUInt32LE(p + L.next)
-    const nameEnd = cEnd(b, p + L.name, end)
     // Names are raw bytes to the kernel; a foreign device's odd name must not break listing.
-    const d: ReplyDevice = { name: b.toString('utf8', p + L.name, nameEnd), major: devMajor(lo), minor: devMinor(lo) }
+    const name = str(src, p + L.name, end)
+    let nameEnd = src.text.indexOf('\0', p + L.name)
+    if (nameEnd < 0 || nameEnd > end) nameEnd = end
+    const d: ReplyDevice = { name, major: devMajor(lo), minor: devMinor(lo) }
     if (extended) {
       // The extension is aligned relative to the payload start, as the kernel lays it out.
       const ext = start + ((nameEnd + 1 - start + 7) & ~7)
       if (ext + 8 <= end && (next === 0 || ext + 8 <= p + next)) {
         d.eventNr = b.readUInt32LE(ext)
-        if (b.readUInt32LE(ext + 4) & DM_NAME_LIST_FLAG_HAS_UUID) d.uuid = cString(b, ext + 8, end)
+        if (b.readUInt32LE(ext + 4) & DM_NAME_LIST_FLAG_HAS_UUID) d.uuid = str(src, ext + 8, end)
       }
     }
     out.push(d)
@@ -211,12 +232,13 @@ export function decodeDevices(b: Buffer, start: number, end: number, extended: b
   return out
 }
 
-export function decodeVersions(b: Buffer, start: number, end: number): { name: string; version: Triple }[] {
+function decodeVersions(src: Src, start: number, end: number): { name: string; version: Triple }[] {
   const V = DM_TARGET_VERSIONS
+  const b = src.b
   const out: { name: string; version: Triple }[] = []
   let p = start
   while (p + V.name <= end) {
-    out.push({ name: cString(b, p + V.name, end), version: triple(b, p + V.version) })
+    out.push({ name: str(src, p + V.name, end), version: triple(b, p + V.version) })
     const next = b.readUInt32LE(p + V.next)
     if (next === 0) break
     p += next
