@@ -62,7 +62,8 @@ async function main(): Promise<void> {
       BENCH_ONLY: option('--only') ?? '',
       BENCH_DRIVERS: option('--drivers') ?? '',
     },
-    timeoutMs: 30 * 60_000,
+    // a busy shared host can stretch a full run well past its quiet-host 15-25 minutes
+    timeoutMs: 60 * 60_000,
   })
   if (status !== 0 || !existsSync(rawFile)) throw new Error(`the benchmark run in the guest failed (status ${status})`)
   const report = buildReport(JSON.parse(readFileSync(rawFile, 'utf8')) as RawResults, { before, after: loadavg() })

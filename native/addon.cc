@@ -145,8 +145,15 @@ class StatusAllJob : public Job {
       : fd_(std::move(fd)), pool_(std::move(pool)), flags_(flags) {}
   ~StatusAllJob() override {
     if (flags_ & DM_SECURE_DATA_FLAG) explicit_bzero(out_.data(), out_.size());
+    pool_->Give(std::move(out_));
   }
-  void Run() override { err_ = StatusAll(fd_->fd, flags_, *pool_, out_, failed_); }
+  void Run() override {
+    // The output buffer is pooled too: a fresh ~100 KiB vector per call, allocated on a worker thread's malloc
+    // arena and freed on the JS thread's, left RSS growing across calls.
+    out_ = pool_->Take();
+    out_.clear();
+    err_ = StatusAll(fd_->fd, flags_, *pool_, out_, failed_);
+  }
   Napi::Value Result(Napi::Env env) override {
     if (err_ != 0) throw MakeError(env, ErrorFactory(env), err_, kCommands[failed_.cmd].name, DeviceLabel(failed_));
     return Napi::Buffer<char>::Copy(env, out_.data(), out_.size());

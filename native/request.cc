@@ -34,7 +34,7 @@ namespace {
 constexpr size_t kHeader = sizeof(struct dm_ioctl);
 constexpr size_t kInitialDataBuffer = 16 * 1024;
 constexpr size_t kMaxBuffer = 1024u * 1024u * 1024u;  // the kernel refuses data_size above 1 GiB
-constexpr size_t kMaxPooled = 4;                      // buffers kept for reuse; more in flight are freed after
+constexpr size_t kMaxPooled = 8;                      // buffers kept for reuse; more in flight are freed after
 
 size_t Align8(size_t n) { return (n + 7) & ~size_t(7); }
 
@@ -188,10 +188,11 @@ int StatusAll(int fd, uint32_t flags, BufferPool &pool, std::vector<char> &out, 
     pool.Give(std::move(buf));
     return list.err;
   }
-  // The names are read from a copy: every TABLE_STATUS reuses the buffer.
+  // The names are read from a copy (pooled as well): every TABLE_STATUS reuses the buffer.
   const auto *io = reinterpret_cast<const struct dm_ioctl *>(buf.data());
   size_t start = std::min<size_t>(io->data_start, list.len);
-  std::vector<char> names(buf.begin() + start, buf.begin() + list.len);
+  std::vector<char> names = pool.Take();
+  names.assign(buf.begin() + start, buf.begin() + list.len);
   const char *p = names.data(), *end = names.data() + names.size();
   int err = 0;
   while (p + sizeof(struct dm_name_list) <= end) {
@@ -216,6 +217,7 @@ int StatusAll(int fd, uint32_t flags, BufferPool &pool, std::vector<char> &out, 
   }
   if (flags & DM_SECURE_DATA_FLAG) explicit_bzero(buf.data(), buf.size());
   pool.Give(std::move(buf));
+  pool.Give(std::move(names));
   return err;
 }
 
