@@ -209,8 +209,9 @@ class Control : public Napi::ObjectWrap<Control> {
  private:
   template <unsigned... Ns>
   static void AddCommands(std::vector<PropertyDescriptor> &props, std::integer_sequence<unsigned, Ns...>) {
-    // Names are kept alive by kCommands; the "<method>Sync" strings once per process (not per worker thread).
-    static const std::string syncNames[] = {(std::string(kCommands[Ns].method) + "Sync")...};
+    // Names are kept alive by kCommands; the "<method>Sync" strings are made once per process (not per worker
+    // thread) and never freed, so no exit-time destructor races a thread that is still starting up.
+    static const std::string *syncNames = new std::string[sizeof...(Ns)]{(std::string(kCommands[Ns].method) + "Sync")...};
     (props.push_back(InstanceMethod<&Control::Run<static_cast<Cmd>(Ns)>>(kCommands[Ns].method)), ...);
     (props.push_back(InstanceMethod<&Control::RunSync<static_cast<Cmd>(Ns)>>(syncNames[Ns].c_str())), ...);
   }

@@ -11,6 +11,9 @@ export type {
 } from './core'
 export { DmError, Flags, UdevFlags, formatTable, parseTable, parseTypedTable, registerTargetType, targetType } from './core'
 export type { FormatOptions, RawTarget, TableInput, TargetInput, TargetType, UdevCallOptions, UdevMode } from './core'
+export type {
+  KnownTarget, StatusFieldsByType, StatusTarget, TableFieldsByType, TableTarget, UnknownTarget, UnknownTargetType,
+} from './core'
 export { MAX_THIN_ID, ThinPool, checkThinId } from './thin'
 export type { SnapshotOptions, ThinPoolStatus, TransactionId } from './thin'
 export { DeviceWatch } from './events'
@@ -18,3 +21,7 @@ export type { DeviceEvent, WatchOptions } from './events'
 export * from './targets'
 export { loop } from './loop'
 export type { Loop, LoopAttachOptions, LoopDeviceRef, LoopInfo } from './loop'
+export { METADATA_BLOCK_BYTES, SECTOR_BYTES, parseSize, thinMetadataSize, thinMetadataSizeCli } from './volumes'
+export type { CliResult, Size, ThinMetadataSizeCliOptions, ThinMetadataSizeOptions } from './volumes'
+export { checkVolumeSize, resolveVolumeOptions } from './volumes'
+export type { AutoExtendConfig, AutoExtendOptions, VolumeConfig, VolumeManagerOptions } from './volumes'

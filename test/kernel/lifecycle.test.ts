@@ -54,17 +54,17 @@ const cases: [scenario: string, what: string][] = [
 
 for (const [scenario, what] of cases) {
   t.test(`worker.terminate() during ${what}: ${TERMINATES} workers`, async (t) => {
-    t.same(await stopLoop(scenario, 'terminate', TERMINATES, () => name(`${scenario}-t`)), [], 'no run aborted or crashed')
+    t.same(await stopLoop(scenario, 'terminate', TERMINATES, () => name(`${scenario}-t-`)), [], 'no run aborted or crashed')
     await leftovers(t, 'after terminate')
   })
   t.test(`process.exit() while a worker is busy with ${what}: ${EXITS} processes`, async (t) => {
-    t.same(await stopLoop(scenario, 'exit', EXITS, (i) => name(`${scenario}-e${i}`)), [], 'no run aborted or crashed')
+    t.same(await stopLoop(scenario, 'exit', EXITS, (i) => name(`${scenario}-e${i}-`)), [], 'no run aborted or crashed')
     await leftovers(t, 'after exit')
   })
 }
 
 t.test('process.exit() with its own creates and removes in flight', async (t) => {
-  t.same(await stopLoop('create-remove', 'main-exit', EXITS, (i) => name(`main-e${i}`)), [], 'no run aborted or crashed')
+  t.same(await stopLoop('create-remove', 'main-exit', EXITS, (i) => name(`main-e${i}-`)), [], 'no run aborted or crashed')
   await leftovers(t, 'after exit')
 })
 

@@ -7,11 +7,12 @@ import { createOp, clearOp, loadOp, removeOp, renameOp, resumeOp, setUuidOp, sus
 import { native, type NativeControl } from './native'
 import type { Operation } from './operation'
 import {
-  depsOp, infoOp, listOp, messageOp, messageSuspendedOp, setGeometryOp, statusAllOp, statusOp, tableOp, targetVersionOp,
-  targetVersionsOp, versionOp, waitEventOp, type Target,
+  depsOp, infoOp, listOp, messageOp, messageSuspendedOp, setGeometryOp, statusAllOp, statusOp, tableAllOp, tableOp, targetVersionOp,
+  targetVersionsOp, versionOp, waitEventOp,
 } from './queries'
 import { Runner } from './runner'
 import type { TableInput } from './table'
+import type { StatusTarget, TableTarget } from './typed-targets'
 import type {
   CreateOptions, DeviceInfo, DeviceMapperOptions, DeviceRef, Geometry, ListedDevice, RemoveOptions, SuspendOptions, Version,
 } from './types'
@@ -114,6 +115,7 @@ export class DeviceMapper {
     return this.runSync(resumeOp(device, options))
   }
 
+  /** Suspends the device: I/O queues until resume. `noFlush` keeps queued I/O queued; `skipLockfs` skips the file-system freeze. */
   suspend(device: DeviceRef, options: SuspendOptions = {}): Promise<DeviceInfo> {
     return this.run(suspendOp(device, options))
   }
@@ -156,6 +158,7 @@ export class DeviceMapper {
     this.#runner.removeAllSync()
   }
 
+  /** The device's state: numbers, open count, event counter, suspended, tables loaded, node path. */
   async info(device: DeviceRef): Promise<DeviceInfo> {
     return this.infoSync(device)
   }
@@ -172,19 +175,19 @@ export class DeviceMapper {
   }
 
   /** The active (or inactive) table, typed where the target type is known. */
-  async table(device: DeviceRef, options: { inactive?: boolean } = {}): Promise<Target[]> {
+  async table(device: DeviceRef, options: { inactive?: boolean } = {}): Promise<TableTarget[]> {
     return this.tableSync(device, options)
   }
-  tableSync(device: DeviceRef, options: { inactive?: boolean } = {}): Target[] {
+  tableSync(device: DeviceRef, options: { inactive?: boolean } = {}): TableTarget[] {
     return this.runSync(tableOp(device, options))
   }
 
   /** Per-target status, typed where the target type is known. `noFlush` keeps a thin-pool from committing. */
-  async status(device: DeviceRef, options: { noFlush?: boolean } = {}): Promise<Target[]> {
+  async status(device: DeviceRef, options: { noFlush?: boolean } = {}): Promise<StatusTarget[]> {
     // Without NOFLUSH a thin-pool commits its metadata (I/O) before answering: that one goes off-thread.
     return options?.noFlush ? this.runSync(statusOp(device, options)) : this.run(statusOp(device, options))
   }
-  statusSync(device: DeviceRef, options: { noFlush?: boolean } = {}): Target[] {
+  statusSync(device: DeviceRef, options: { noFlush?: boolean } = {}): StatusTarget[] {
     return this.runSync(statusOp(device, options))
   }
 
@@ -193,10 +196,10 @@ export class DeviceMapper {
    * one native call. Without `noFlush` that call takes one thread-pool hop (a thin-pool may commit its metadata
    * before answering); with it, the promise form runs inline. Devices removed meanwhile are left out.
    */
-  statusAll(options: { noFlush?: boolean } = {}): Promise<Map<string, Target[]>> {
+  statusAll(options: { noFlush?: boolean } = {}): Promise<Map<string, StatusTarget[]>> {
     return this.run(statusAllOp({ noFlush: this.#noFlush(options, 'statusAll') }))
   }
-  statusAllSync(options: { noFlush?: boolean } = {}): Map<string, Target[]> {
+  statusAllSync(options: { noFlush?: boolean } = {}): Map<string, StatusTarget[]> {
     return this.runSync(statusAllOp({ noFlush: this.#noFlush(options, 'statusAll') }))
   }
 
@@ -206,11 +209,11 @@ export class DeviceMapper {
   }
 
   /** Every device's active table, by name, typed where the target type is known: one native call, inline. */
-  async tableAll(): Promise<Map<string, Target[]>> {
+  async tableAll(): Promise<Map<string, TableTarget[]>> {
     return this.tableAllSync()
   }
-  tableAllSync(): Map<string, Target[]> {
-    return this.runSync(statusAllOp({ table: true }))
+  tableAllSync(): Map<string, TableTarget[]> {
+    return this.runSync(tableAllOp())
   }
 
   /** The devices the active table maps onto. */
@@ -258,6 +261,7 @@ export class DeviceMapper {
     return this.#control.fd()
   }
 
+  /** Sets the disk geometry (cylinders, heads, sectors, start) the device reports to HDIO_GETGEO. */
   setGeometry(device: DeviceRef, geometry: Geometry): Promise<DeviceInfo> {
     return this.run(setGeometryOp(device, geometry))
   }

@@ -6,6 +6,7 @@ export { DmError, errnoName, invalid, withCleanupError } from './errors'
 export { Flags } from './flags'
 export { formatTable, parseTable, parseTypedTable, registerTargetType, targetType } from './table'
 export type { FormatOptions, RawTarget, TableInput, TargetInput, TargetType } from './table'
+export type { KnownTarget, StatusFieldsByType, StatusTarget, TableFieldsByType, TableTarget, UnknownTarget, UnknownTargetType } from './typed-targets'
 export type {
   CreateOptions, DeviceInfo, DeviceMapperOptions, DeviceRef, Geometry, ListedDevice, RemoveOptions, SuspendOptions, Version,
 } from './types'
@@ -17,7 +18,7 @@ export type { Call, Operation, Step, StepOptions } from './operation'
 export { clearOp, createOp, loadOp, removeOp, renameOp, resumeOp, setUuidOp, suspendOp } from './lifecycle'
 export type { RemovePolicy } from './lifecycle'
 export {
-  depsOp, infoOp, listOp, messageOp, messageSuspendedOp, setGeometryOp, statusAllOp, statusOp, tableOp, targetVersionOp,
+  depsOp, infoOp, listOp, messageOp, messageSuspendedOp, setGeometryOp, statusAllOp, statusOp, tableAllOp, tableOp, targetVersionOp,
   targetVersionsOp, versionOp, waitEventOp,
 } from './queries'
 export type { Target } from './queries'

@@ -9,6 +9,7 @@ import { batch, ioctl, statusAll, type Operation } from './operation'
 import type { BatchResult, NativeReply, NativeRequest } from './native'
 import type { UdevCallOptions } from './udev'
 import { fromKernel, type RawTarget } from './table'
+import type { StatusTarget, TableTarget } from './typed-targets'
 import type { DeviceInfo, DeviceRef, Geometry, ListedDevice, Version } from './types'
 import { checkParams, checkSectors, checkUint } from './validate'
 
@@ -38,16 +39,16 @@ export function* listOp(): Operation<ListedDevice[]> {
   return toList(yield* ioctl('listDevices', { flags: Flags.UUID }))
 }
 
-export function* tableOp(device: DeviceRef, options: { inactive?: boolean }): Operation<Target[]> {
+export function* tableOp(device: DeviceRef, options: { inactive?: boolean }): Operation<TableTarget[]> {
   // SECURE_DATA: a crypt table carries its key; the kernel then wipes its copy of the reply
   const flags = Flags.STATUS_TABLE | Flags.SECURE_DATA | (options.inactive ? Flags.QUERY_INACTIVE_TABLE : 0)
   const r = yield* ioctl('tableStatus', { ...address(device, 'table'), flags })
-  return (r.targets ?? []).map((t) => fromKernel(t, 'table'))
+  return (r.targets ?? []).map((t) => fromKernel(t, 'table') as TableTarget)
 }
 
-export function* statusOp(device: DeviceRef, options: { noFlush?: boolean }): Operation<Target[]> {
+export function* statusOp(device: DeviceRef, options: { noFlush?: boolean }): Operation<StatusTarget[]> {
   const r = yield* ioctl('tableStatus', { ...address(device, 'status'), flags: options.noFlush ? Flags.NOFLUSH : 0 })
-  return (r.targets ?? []).map((t) => fromKernel(t, 'status'))
+  return (r.targets ?? []).map((t) => fromKernel(t, 'status') as StatusTarget)
 }
 
 export function* depsOp(device: DeviceRef): Operation<{ major: number; minor: number }[]> {
@@ -96,16 +97,20 @@ export function* messageSuspendedOp(suspend: DeviceRef, device: DeviceRef, secto
 }
 
 /**
- * Every device's status (or, with `table`, its active table) by name, typed where the target type is known:
- * the list and every read in one native call. A status without NOFLUSH may make a thin-pool commit (I/O), so
- * only that one takes the thread-pool hop in the promise form. Devices removed meanwhile are left out.
+ * Every device's status by name, typed where the target type is known: the list and every status in one native
+ * call. Without NOFLUSH a thin-pool may commit (I/O) before answering, so only that form takes the thread-pool
+ * hop in the promise form (one for all devices). Devices removed meanwhile are left out.
  */
-export function* statusAllOp(options: { noFlush?: boolean; table?: boolean }): Operation<Map<string, Target[]>> {
-  const kind = options.table ? 'table' : 'status'
+export function* statusAllOp(options: { noFlush?: boolean }): Operation<Map<string, StatusTarget[]>> {
+  const replies = yield* statusAll(options.noFlush ? Flags.NOFLUSH : 0, options.noFlush === true)
+  return new Map(replies.map((r) => [r.name, (r.targets ?? []).map((t) => fromKernel(t, 'status') as StatusTarget)]))
+}
+
+/** Every device's active table by name, typed: the list and every table read in one native call, inline. */
+export function* tableAllOp(): Operation<Map<string, TableTarget[]>> {
   // SECURE_DATA: a crypt table carries its key; the kernel then wipes its copy of the reply
-  const flags = options.table ? Flags.STATUS_TABLE | Flags.SECURE_DATA : options.noFlush ? Flags.NOFLUSH : 0
-  const replies = yield* statusAll(flags, options.table === true || options.noFlush === true)
-  return new Map(replies.map((r) => [r.name, (r.targets ?? []).map((t) => fromKernel(t, kind))]))
+  const replies = yield* statusAll(Flags.STATUS_TABLE | Flags.SECURE_DATA, true)
+  return new Map(replies.map((r) => [r.name, (r.targets ?? []).map((t) => fromKernel(t, 'table') as TableTarget)]))
 }
 
 /** DM_DEV_WAIT: until the event counter moves past `eventNr` (default: its value now). */
