@@ -73,9 +73,13 @@ export function removeQuietly(dm: DeviceMapper, name: string): void {
 }
 
 /** Puts the pool and device set back to the fixtures alone, whatever a failed trial left behind. */
+/** Snapshot ids per timed batch, as in c/bench.h. */
+export const SNAPSHOT_BATCH = 16
+
 export function reset(dm: DeviceMapper, fx: Fixture): void {
   for (const d of dm.listSync()) if (/^bench-[tc]-/.test(d.name)) removeQuietly(dm, d.name)
-  for (const id of [100, 200]) {
+  // 100: thin workload; 200..215: one snapshot per iteration of a batch (SNAPSHOT_BATCH in c/bench.h)
+  for (const id of [100, ...Array.from({ length: SNAPSHOT_BATCH }, (_, k) => 200 + k)]) {
     try {
       dm.messageSync(fx.pool, 0, `delete ${id}`)
     } catch {
@@ -85,8 +89,9 @@ export function reset(dm: DeviceMapper, fx: Fixture): void {
   if (dm.infoSync(fx.origin).suspended) dm.resumeSync(fx.origin)
 }
 
-export function fill(dm: DeviceMapper): void {
-  for (let i = 0; i < FILL_COUNT; i++) dm.createSync(`${FILL_PREFIX}${String(i).padStart(4, '0')}`, '0 2048 zero')
+/** Filler devices `from` .. `to`-1 (zero targets), so that list and statusAll have many devices to read. */
+export function fill(dm: DeviceMapper, from = 0, to = FILL_COUNT): void {
+  for (let i = from; i < to; i++) dm.createSync(`${FILL_PREFIX}${String(i).padStart(4, '0')}`, '0 2048 zero')
 }
 
 export function unfill(dm: DeviceMapper): void {

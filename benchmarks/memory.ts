@@ -1,12 +1,12 @@
-// The memory check (not a timed test): RSS after 1,000 info calls and after 100,000, in one process per API
-// flavour. Run with --expose-gc so both readings are taken after a full collection: what remains is what the
-// calls leaked, not garbage waiting for the collector.
-// node --expose-gc build/benchmarks/memory.js <sync|async>
+// The memory check (not a timed test): RSS after the first calls and after all of them, in one process per API
+// flavour: 1,000 and 100,000 info calls, or 1,000 and 20,000 statusAll calls (100 devices present). Run with
+// --expose-gc so both readings are taken after a full collection: what remains is what the calls leaked, not
+// garbage waiting for the collector.
+// node --expose-gc build/benchmarks/memory.js <sync|async|statusAll-sync|statusAll-async>
 import { DeviceMapper } from '../ts'
 import { fromEnv } from './fixtures'
 
 const FIRST = 1_000
-const TOTAL = 100_000
 
 function rssAfterGc(): number {
   const gc = (globalThis as { gc?: () => void }).gc
@@ -20,14 +20,21 @@ async function main(): Promise<void> {
   const mode = process.argv[2]
   const dm = new DeviceMapper()
   const { one } = fromEnv()
-  const call = mode === 'sync' ? async () => void dm.infoSync(one) : async () => void (await dm.info(one))
+  const calls: Record<string, [number, () => unknown]> = {
+    sync: [100_000, async () => void dm.infoSync(one)],
+    async: [100_000, async () => void (await dm.info(one))],
+    'statusAll-sync': [20_000, async () => void dm.statusAllSync()],
+    'statusAll-async': [20_000, async () => void (await dm.statusAll())],
+  }
+  const [total, call] = calls[mode]
   for (let i = 0; i < FIRST; i++) await call()
   const rssFirst = rssAfterGc()
   const t0 = process.hrtime.bigint()
-  for (let i = FIRST; i < TOTAL; i++) await call()
+  for (let i = FIRST; i < total; i++) await call()
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9
   const rssTotal = rssAfterGc()
-  console.log(JSON.stringify({ mode, calls: TOTAL, rssAfter1000: rssFirst, rssAfter100000: rssTotal, growthBytes: rssTotal - rssFirst, seconds }))
+  const devices = dm.listSync().length
+  console.log(JSON.stringify({ mode, first: FIRST, calls: total, devices, rssAfterFirst: rssFirst, rssAfterAll: rssTotal, growthBytes: rssTotal - rssFirst, seconds }))
 }
 
 main().catch((err: Error) => {

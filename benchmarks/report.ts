@@ -153,13 +153,15 @@ export function markdown(r: Report): string {
     )
   }
   if (r.memory.length) {
-    out.push('', 'Memory: RSS after 100,000 info calls minus RSS after 1,000 (after a full GC each time; limit 2 MiB).', '')
+    out.push('', 'Memory: RSS after all calls minus RSS after the first 1,000 (after a full GC each time; limit 2 MiB).', '')
     out.push(
       table(
-        ['API', 'RSS after 1,000', 'RSS after 100,000', 'growth'],
+        ['API', 'calls', 'devices present', 'RSS after 1,000', 'RSS after all', 'growth'],
         r.memory.map((m) => {
           const mib = (b: unknown): string => `${((b as number) / 1048576).toFixed(2)} MiB`
-          return [String(m.mode), mib(m.rssAfter1000), mib(m.rssAfter100000), mib(m.growthBytes)]
+          // older raw results name the readings after 1,000 and 100,000 info calls
+          const first = m.rssAfterFirst ?? m.rssAfter1000, all = m.rssAfterAll ?? m.rssAfter100000
+          return [String(m.mode), String(m.calls ?? 100_000), String(m.devices ?? '—'), mib(first), mib(all), mib(m.growthBytes)]
         }),
       ),
     )

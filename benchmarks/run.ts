@@ -1,4 +1,4 @@
-// `npm run bench [-- --json] [--trials N] [--only w1,w2]`: compiles the C drivers on the host into
+// `npm run bench [-- --json] [--trials N] [--only w1,w2] [--drivers d1,d2] [--quick]`: compiles the C drivers on the host into
 // build/benchmarks/bin, boots the sandbox kernel, runs every trial inside it (benchmarks/guest.ts), and prints
 // the tables (or, with --json, the report as JSON). The guest's raw results and the report are kept in
 // build/benchmarks/; `--from <report.json or raw-results.json>` prints saved results again without a run.
@@ -37,6 +37,7 @@ function print(report: ReturnType<typeof buildReport>, json: boolean): void {
 
 async function main(): Promise<void> {
   const json = process.argv.includes('--json')
+  const quick = process.argv.includes('--quick')
   const from = option('--from')
   if (from) {
     // a saved report, or the guest's raw results (rebuilt with the current report code)
@@ -53,8 +54,16 @@ async function main(): Promise<void> {
   const status = await runInGuest({
     command: 'node build/benchmarks/guest.js',
     cwd: PROJECT,
-    env: { BENCH_OUT: rawFile, BENCH_TRIALS: option('--trials') ?? '3', BENCH_ONLY: option('--only') ?? '' },
-    timeoutMs: 30 * 60_000,
+    env: {
+      BENCH_OUT: rawFile,
+      // --quick: one trial, a fifth of the iterations and budget, no dmsetup: for iterating on a change
+      BENCH_TRIALS: option('--trials') ?? (quick ? '1' : '3'),
+      BENCH_QUICK: quick ? '1' : '',
+      BENCH_ONLY: option('--only') ?? '',
+      BENCH_DRIVERS: option('--drivers') ?? '',
+    },
+    // a busy shared host can stretch a full run well past its quiet-host 15-25 minutes
+    timeoutMs: 60 * 60_000,
   })
   if (status !== 0 || !existsSync(rawFile)) throw new Error(`the benchmark run in the guest failed (status ${status})`)
   const report = buildReport(JSON.parse(readFileSync(rawFile, 'utf8')) as RawResults, { before, after: loadavg() })

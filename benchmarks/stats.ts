@@ -1,7 +1,12 @@
 // Medians and the per-trial summary every driver prints.
 
 export interface TrialSummary {
+  /** iterations timed */
   n: number
+  /** batches timed, and iterations per batch (one clock read per batch) */
+  batches?: number
+  batch?: number
+  /** median over batches of a batch's time per iteration */
   medianNs: number
   meanNs: number
   minNs: number
@@ -13,11 +18,14 @@ export function median(xs: readonly number[]): number {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2
 }
 
-export function summarize(samples: readonly number[]): TrialSummary {
+/** `samples`: per-iteration times of each batch; `n` iterations in batches of `batch`. */
+export function summarize(samples: readonly number[], n: number, batch: number): TrialSummary {
   return {
-    n: samples.length,
+    n,
+    batches: samples.length,
+    batch,
     medianNs: Math.round(median(samples)),
     meanNs: Math.round(samples.reduce((a, b) => a + b, 0) / samples.length),
-    minNs: Math.min(...samples),
+    minNs: Math.round(Math.min(...samples)),
   }
 }

@@ -1,7 +1,9 @@
 // The native Control object: one /dev/mapper/control fd, and one method per DM ioctl in two forms,
-// `name(request)` -> Promise (runs on the libuv thread pool) and `nameSync(request)`. `batch(requests)` sends
-// several requests in one thread-pool hop, stopping at the first failure (create = DEV_CREATE + TABLE_LOAD +
-// resume costs one hop, not three). Validation, defaults and orchestration live in TypeScript.
+// `name(request)` -> Promise (runs on the libuv thread pool) and `nameSync(request, scratch?)`, each resolving to
+// the kernel's reply bytes (ts/core/abi.ts decodes them; a sync reply that fits goes into `scratch`). `batch(requests)` sends several requests in one
+// thread-pool hop, skipping the rest after a failure except those marked `ifOk` (create = DEV_CREATE +
+// TABLE_LOAD + resume, and suspend + message + resume, cost one hop). `statusAll(flags)` lists the devices and
+// reads every one's status or table in one call. Validation, decoding and orchestration live in TypeScript.
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -40,50 +42,150 @@ Napi::FunctionReference *ErrorFactory(Napi::Env env) {
   return s ? &s->errorFactory : nullptr;
 }
 
-Napi::Value ErrorFor(Napi::Env env, const Request &req, const Reply &r) {
-  return MakeError(env, ErrorFactory(env), r.err, kCommands[req.cmd].name, DeviceLabel(req)).Value();
-}
+// One API call's native work. Run() does the ioctls (on the JS thread for sync calls, on a libuv worker for
+// promises: one hop per call, however many ioctls); Result() makes the JS value on the JS thread, or throws the
+// DmError of the failure.
+struct Job {
+  virtual ~Job() = default;
+  virtual void Run() = 0;
+  virtual Napi::Value Result(Napi::Env env) = 0;
+};
 
-// Sends requests in order, stopping at the first failure.
-std::vector<Reply> SendAll(int fd, const std::vector<Request> &reqs) {
-  std::vector<Reply> replies;
-  for (const Request &r : reqs) {
-    replies.push_back(Send(fd, r));
-    if (replies.back().err != 0) break;
+// One command; resolves to the reply bytes (header + payload) as a Buffer.
+class SingleJob : public Job {
+ public:
+  SingleJob(std::shared_ptr<ControlFd> fd, std::shared_ptr<BufferPool> pool, Request req)
+      : fd_(std::move(fd)), pool_(std::move(pool)), req_(std::move(req)) {}
+  ~SingleJob() override {
+    Scrub(req_, buf_);
+    pool_->Give(std::move(buf_));
   }
-  return replies;
-}
+  void Run() override {
+    buf_ = pool_->Take();
+    reply_ = Send(fd_->fd, req_, *pool_, buf_);
+  }
+  Napi::Value Result(Napi::Env env) override {
+    if (reply_.err != 0) throw MakeError(env, ErrorFactory(env), reply_.err, kCommands[req_.cmd].name, DeviceLabel(req_));
+    return Napi::Buffer<char>::Copy(env, buf_.data(), reply_.len);
+  }
 
-// Batch results: one entry per request that ran, the reply or { error } for the one that failed.
-Napi::Array BatchResult(Napi::Env env, const std::vector<Request> &reqs, const std::vector<Reply> &replies) {
-  Napi::Array out = Napi::Array::New(env, replies.size());
-  for (size_t i = 0; i < replies.size(); i++) {
-    if (replies[i].err != 0) {
-      Napi::Object e = Napi::Object::New(env);
-      e.Set("error", ErrorFor(env, reqs[i], replies[i]));
-      out.Set(static_cast<uint32_t>(i), e);
-    } else {
-      out.Set(static_cast<uint32_t>(i), FromReply(env, reqs[i], replies[i]));
+  // Sync calls: the reply is copied into the caller's scratch Buffer when it fits (returning its length), so
+  // a cheap command allocates nothing; a longer reply comes back as a new Buffer.
+  Napi::Value ResultInto(Napi::Env env, const Napi::Value &scratch) {
+    if (reply_.err == 0 && scratch.IsBuffer()) {
+      auto into = scratch.As<Napi::Buffer<char>>();
+      if (reply_.len <= into.Length()) {
+        memcpy(into.Data(), buf_.data(), reply_.len);
+        return Napi::Number::New(env, static_cast<double>(reply_.len));
+      }
+    }
+    return Result(env);
+  }
+
+ private:
+  std::shared_ptr<ControlFd> fd_;
+  std::shared_ptr<BufferPool> pool_;
+  Request req_;
+  std::vector<char> buf_;
+  Reply reply_;
+};
+
+// Several commands in order. After a failure the rest are skipped, except one with `ifOk: i`, sent iff request i
+// succeeded (the resume after a failed message). Result: one entry per request: the reply bytes, { error }, or
+// undefined if skipped.
+class BatchJob : public Job {
+ public:
+  BatchJob(std::shared_ptr<ControlFd> fd, std::shared_ptr<BufferPool> pool, std::vector<Request> reqs)
+      : fd_(std::move(fd)), pool_(std::move(pool)), reqs_(std::move(reqs)), errs_(reqs_.size(), 0),
+        ran_(reqs_.size(), false), replies_(reqs_.size()) {}
+  void Run() override {
+    std::vector<char> buf = pool_->Take();
+    bool failed = false;
+    for (size_t i = 0; i < reqs_.size(); i++) {
+      int dep = reqs_[i].ifOk;
+      bool send = dep >= 0 ? static_cast<size_t>(dep) < i && ran_[dep] && errs_[dep] == 0 : !failed;
+      if (!send) continue;
+      Reply r = Send(fd_->fd, reqs_[i], *pool_, buf);
+      ran_[i] = true;
+      errs_[i] = r.err;
+      if (r.err != 0) failed = true;
+      else replies_[i].assign(buf.data(), buf.data() + r.len);
+      Scrub(reqs_[i], buf);
+    }
+    pool_->Give(std::move(buf));
+  }
+  Napi::Value Result(Napi::Env env) override {
+    Napi::Array out = Napi::Array::New(env, reqs_.size());
+    for (size_t i = 0; i < reqs_.size(); i++) {
+      if (!ran_[i]) {
+        out.Set(static_cast<uint32_t>(i), env.Undefined());
+      } else if (errs_[i] != 0) {
+        Napi::Object e = Napi::Object::New(env);
+        e.Set("error", MakeError(env, ErrorFactory(env), errs_[i], kCommands[reqs_[i].cmd].name, DeviceLabel(reqs_[i])).Value());
+        out.Set(static_cast<uint32_t>(i), e);
+      } else {
+        out.Set(static_cast<uint32_t>(i), Napi::Buffer<char>::Copy(env, replies_[i].data(), replies_[i].size()));
+      }
+    }
+    return out;
+  }
+
+ private:
+  std::shared_ptr<ControlFd> fd_;
+  std::shared_ptr<BufferPool> pool_;
+  std::vector<Request> reqs_;
+  std::vector<int> errs_;
+  std::vector<bool> ran_;
+  std::vector<std::vector<char>> replies_;
+};
+
+// LIST_DEVICES and the TABLE_STATUS of every device: resolves to the framed status replies in one Buffer.
+class StatusAllJob : public Job {
+ public:
+  StatusAllJob(std::shared_ptr<ControlFd> fd, std::shared_ptr<BufferPool> pool, uint32_t flags)
+      : fd_(std::move(fd)), pool_(std::move(pool)), flags_(flags) {}
+  ~StatusAllJob() override {
+    if (flags_ & DM_SECURE_DATA_FLAG) explicit_bzero(out_.data(), out_.size());
+    pool_->Give(std::move(out_));
+  }
+  void Run() override {
+    // The output buffer is pooled too: a fresh ~100 KiB vector per call, allocated on a worker thread's malloc
+    // arena and freed on the JS thread's, left RSS growing across calls.
+    out_ = pool_->Take();
+    out_.clear();
+    err_ = StatusAll(fd_->fd, flags_, *pool_, out_, failed_);
+  }
+  Napi::Value Result(Napi::Env env) override {
+    if (err_ != 0) throw MakeError(env, ErrorFactory(env), err_, kCommands[failed_.cmd].name, DeviceLabel(failed_));
+    return Napi::Buffer<char>::Copy(env, out_.data(), out_.size());
+  }
+
+ private:
+  std::shared_ptr<ControlFd> fd_;
+  std::shared_ptr<BufferPool> pool_;
+  uint32_t flags_;
+  int err_ = 0;
+  Request failed_;
+  std::vector<char> out_;
+};
+
+// A Job as native/worker.h's promise worker wants it: Execute() on the pool, Settle() on the JS thread.
+struct QueuedJob {
+  std::unique_ptr<Job> job;
+  void Execute() { job->Run(); }
+  Napi::Value Settle(Napi::Env env, bool &reject) {
+    try {
+      return job->Result(env);
+    } catch (const Napi::Error &e) {
+      reject = true;
+      return e.Value();
     }
   }
-  return out;
-}
-
-// One command (rejects with its error) or a batch (resolves with BatchResult), on the thread pool.
-struct SendJob {
-  std::shared_ptr<ControlFd> fd;
-  std::vector<Request> reqs;
-  bool batch;
-  std::vector<Reply> replies;
-
-  void Execute() { replies = SendAll(fd->fd, reqs); }
-
-  Napi::Value Settle(Napi::Env env, bool &reject) {
-    if (batch) return BatchResult(env, reqs, replies);
-    reject = replies[0].err != 0;
-    return reject ? ErrorFor(env, reqs[0], replies[0]) : FromReply(env, reqs[0], replies[0]);
-  }
 };
+
+Napi::Promise Queue(Napi::Env env, std::unique_ptr<Job> job) {
+  return QueueJob(env, "devmapper:ioctl", QueuedJob{std::move(job)});
+}
 
 class Control : public Napi::ObjectWrap<Control> {
  public:
@@ -91,6 +193,8 @@ class Control : public Napi::ObjectWrap<Control> {
     std::vector<PropertyDescriptor> props = {
         InstanceMethod<&Control::Batch>("batch"),
         InstanceMethod<&Control::BatchSync>("batchSync"),
+        InstanceMethod<&Control::StatusAllAsync>("statusAll"),
+        InstanceMethod<&Control::StatusAllSync>("statusAllSync"),
         InstanceMethod<&Control::Close>("close"),
         InstanceMethod<&Control::Fd>("fd"),
     };
@@ -125,18 +229,16 @@ class Control : public Napi::ObjectWrap<Control> {
   template <Cmd C>
   Napi::Value Run(const Napi::CallbackInfo &info) {
     Napi::Env env = info.Env();
-    auto fd = Open(env);
-    return QueueJob(env, "devmapper:ioctl", SendJob{std::move(fd), {ToRequest(C, info[0])}, false, {}});
+    auto job = std::make_unique<SingleJob>(Open(env), pool_, ToRequest(C, info[0]));
+    return Queue(env, std::move(job));
   }
 
   template <Cmd C>
   Napi::Value RunSync(const Napi::CallbackInfo &info) {
     Napi::Env env = info.Env();
-    auto fd = Open(env);
-    Request req = ToRequest(C, info[0]);
-    Reply r = Send(fd->fd, req);
-    if (r.err != 0) throw MakeError(env, ErrorFactory(env), r.err, kCommands[C].name, DeviceLabel(req));
-    return FromReply(env, req, r);
+    SingleJob job(Open(env), pool_, ToRequest(C, info[0]));
+    job.Run();
+    return job.ResultInto(env, info[1]);
   }
 
   // batch([{ cmd, ...request }]): cmd is the command number.
@@ -155,14 +257,28 @@ class Control : public Napi::ObjectWrap<Control> {
 
   Napi::Value Batch(const Napi::CallbackInfo &info) {
     std::vector<Request> reqs = ToRequests(info);
-    auto fd = Open(info.Env());
-    return QueueJob(info.Env(), "devmapper:ioctl", SendJob{std::move(fd), std::move(reqs), true, {}});
+    return Queue(info.Env(), std::make_unique<BatchJob>(Open(info.Env()), pool_, std::move(reqs)));
   }
 
   Napi::Value BatchSync(const Napi::CallbackInfo &info) {
-    std::vector<Request> reqs = ToRequests(info);
-    auto fd = Open(info.Env());
-    return BatchResult(info.Env(), reqs, SendAll(fd->fd, reqs));
+    BatchJob job(Open(info.Env()), pool_, ToRequests(info));
+    job.Run();
+    return job.Result(info.Env());
+  }
+
+  // statusAll(flags): flags of every TABLE_STATUS (STATUS_TABLE for tables, NOFLUSH, SECURE_DATA).
+  static uint32_t FlagsArg(const Napi::CallbackInfo &info) {
+    return info[0].IsNumber() ? info[0].As<Napi::Number>().Uint32Value() : 0;
+  }
+
+  Napi::Value StatusAllAsync(const Napi::CallbackInfo &info) {
+    return Queue(info.Env(), std::make_unique<StatusAllJob>(Open(info.Env()), pool_, FlagsArg(info)));
+  }
+
+  Napi::Value StatusAllSync(const Napi::CallbackInfo &info) {
+    StatusAllJob job(Open(info.Env()), pool_, FlagsArg(info));
+    job.Run();
+    return job.Result(info.Env());
   }
 
   Napi::Value Close(const Napi::CallbackInfo &info) {
@@ -175,6 +291,7 @@ class Control : public Napi::ObjectWrap<Control> {
 
   std::string path_;
   std::shared_ptr<ControlFd> fd_;
+  std::shared_ptr<BufferPool> pool_ = std::make_shared<BufferPool>();  // outlives close(): sizes stay learnt
 };
 
 // setErrorFactory((errno, operation, device) => Error): every failed open or ioctl is reported as what it returns.

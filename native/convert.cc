@@ -25,18 +25,6 @@ uint64_t GetU64(const Napi::Value &v) {
   return v.IsNumber() ? static_cast<uint64_t>(v.As<Napi::Number>().Int64Value()) : 0;
 }
 
-Napi::Value U64(Napi::Env env, uint64_t n) {
-  // Exact as a number up to 2^53; beyond that a bigint, never a silently rounded value.
-  if (n <= (uint64_t(1) << 53)) return Napi::Number::New(env, static_cast<double>(n));
-  return Napi::BigInt::New(env, n);
-}
-
-Napi::Array Version(Napi::Env env, const uint32_t v[3]) {
-  Napi::Array a = Napi::Array::New(env, 3);
-  for (uint32_t i = 0; i < 3; i++) a.Set(i, Napi::Number::New(env, v[i]));
-  return a;
-}
-
 }  // namespace
 
 Request ToRequest(Cmd cmd, const Napi::Value &value) {
@@ -50,6 +38,8 @@ Request ToRequest(Cmd cmd, const Napi::Value &value) {
   req.eventNr = GetU32(o, "eventNr");
   req.data = GetString(o, "data");
   req.sector = GetU64(o.Get("sector"));
+  Napi::Value ifOk = o.Get("ifOk");
+  req.ifOk = ifOk.IsNumber() ? ifOk.As<Napi::Number>().Int32Value() : -1;
   Napi::Value major = o.Get("major");
   if (major.IsNumber()) {
     req.hasDev = true;
@@ -71,82 +61,6 @@ Request ToRequest(Cmd cmd, const Napi::Value &value) {
     }
   }
   return req;
-}
-
-Napi::Object FromReply(Napi::Env env, const Request &req, const Reply &r) {
-  Napi::Object o = Napi::Object::New(env);
-  o.Set("version", Version(env, r.version));
-  o.Set("flags", Napi::Number::New(env, r.flags));
-  o.Set("eventNr", Napi::Number::New(env, r.eventNr));
-  o.Set("openCount", Napi::Number::New(env, r.openCount));
-  o.Set("targetCount", Napi::Number::New(env, r.targetCount));
-  o.Set("major", Napi::Number::New(env, r.major));
-  o.Set("minor", Napi::Number::New(env, r.minor));
-  o.Set("name", Napi::String::New(env, r.name));
-  o.Set("uuid", Napi::String::New(env, r.uuid));
-  o.Set("bufferSize", Napi::Number::New(env, r.bufferSize));
-  switch (req.cmd) {
-    case TABLE_STATUS:
-    case DEV_WAIT: {
-      Napi::Array a = Napi::Array::New(env, r.targets.size());
-      for (size_t i = 0; i < r.targets.size(); i++) {
-        const Target &t = r.targets[i];
-        Napi::Object to = Napi::Object::New(env);
-        to.Set("start", U64(env, t.start));
-        to.Set("length", U64(env, t.length));
-        to.Set("type", Napi::String::New(env, t.type));
-        to.Set("params", Napi::String::New(env, t.params));
-        a.Set(static_cast<uint32_t>(i), to);
-      }
-      o.Set("targets", a);
-      break;
-    }
-    case TABLE_DEPS: {
-      Napi::Array a = Napi::Array::New(env, r.deps.size());
-      for (size_t i = 0; i < r.deps.size(); i++) {
-        Napi::Object d = Napi::Object::New(env);
-        d.Set("major", Napi::Number::New(env, DevMajor(r.deps[i])));
-        d.Set("minor", Napi::Number::New(env, DevMinor(r.deps[i])));
-        a.Set(static_cast<uint32_t>(i), d);
-      }
-      o.Set("deps", a);
-      break;
-    }
-    case LIST_DEVICES: {
-      Napi::Array a = Napi::Array::New(env, r.devices.size());
-      for (size_t i = 0; i < r.devices.size(); i++) {
-        const ListedDevice &d = r.devices[i];
-        Napi::Object e = Napi::Object::New(env);
-        // Names are raw bytes to the kernel; a foreign device's odd name must not break listing.
-        e.Set("name", Napi::String::New(env, d.name));
-        e.Set("major", Napi::Number::New(env, d.major));
-        e.Set("minor", Napi::Number::New(env, d.minor));
-        if (d.hasEventNr) e.Set("eventNr", Napi::Number::New(env, d.eventNr));
-        if (d.hasUuid) e.Set("uuid", Napi::String::New(env, d.uuid));
-        a.Set(static_cast<uint32_t>(i), e);
-      }
-      o.Set("devices", a);
-      break;
-    }
-    case LIST_VERSIONS:
-    case GET_TARGET_VERSION: {
-      Napi::Array a = Napi::Array::New(env, r.versions.size());
-      for (size_t i = 0; i < r.versions.size(); i++) {
-        Napi::Object e = Napi::Object::New(env);
-        e.Set("name", Napi::String::New(env, r.versions[i].name));
-        e.Set("version", Version(env, r.versions[i].version));
-        a.Set(static_cast<uint32_t>(i), e);
-      }
-      o.Set("versions", a);
-      break;
-    }
-    case TARGET_MSG:
-      if (r.hasData) o.Set("data", Napi::String::New(env, r.data));
-      break;
-    default:
-      break;
-  }
-  return o;
 }
 
 std::string DeviceLabel(const Request &req) {

@@ -1,4 +1,5 @@
-// JS <-> C++ conversion of requests, replies and errors. Field names here are the contract with ts/native.ts.
+// JS -> C++ conversion of requests, and errors. Field names here are the contract with ts/core/native.ts; replies
+// go back as bytes (decoded by ts/core/abi.ts).
 #pragma once
 
 #include <napi.h>
@@ -8,7 +9,6 @@
 namespace dm {
 
 Request ToRequest(Cmd cmd, const Napi::Value &value);
-Napi::Object FromReply(Napi::Env env, const Request &req, const Reply &reply);
 
 // The error for a failed ioctl (or open): what the registered JS factory makes of (errno, operation, device).
 // The errno name and message are TypeScript's (ts/core/errors.ts); the native side passes numbers.

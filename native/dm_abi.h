@@ -9,7 +9,9 @@
 
 namespace dm {
 
+// ts/core/abi.ts decodes replies with the same offsets; test/unit/abi.test.ts checks them against these lines.
 static_assert(sizeof(struct dm_ioctl) == 312, "dm_ioctl is 312 bytes on every ABI");
+static_assert(offsetof(struct dm_ioctl, version) == 0, "dm_ioctl.version");
 static_assert(offsetof(struct dm_ioctl, data_size) == 12, "dm_ioctl.data_size");
 static_assert(offsetof(struct dm_ioctl, data_start) == 16, "dm_ioctl.data_start");
 static_assert(offsetof(struct dm_ioctl, target_count) == 20, "dm_ioctl.target_count");
@@ -20,11 +22,18 @@ static_assert(offsetof(struct dm_ioctl, dev) == 40, "dm_ioctl.dev");
 static_assert(offsetof(struct dm_ioctl, name) == 48, "dm_ioctl.name");
 static_assert(offsetof(struct dm_ioctl, uuid) == 176, "dm_ioctl.uuid");
 static_assert(sizeof(struct dm_target_spec) == 40, "dm_target_spec is 40 bytes");
+static_assert(offsetof(struct dm_target_spec, sector_start) == 0, "dm_target_spec.sector_start");
+static_assert(offsetof(struct dm_target_spec, length) == 8, "dm_target_spec.length");
+static_assert(offsetof(struct dm_target_spec, status) == 16, "dm_target_spec.status");
 static_assert(offsetof(struct dm_target_spec, next) == 20, "dm_target_spec.next");
 static_assert(offsetof(struct dm_target_spec, target_type) == 24, "dm_target_spec.target_type");
+static_assert(offsetof(struct dm_target_deps, count) == 0, "dm_target_deps.count");
 static_assert(offsetof(struct dm_target_deps, dev) == 8, "dm_target_deps.dev");
+static_assert(offsetof(struct dm_name_list, dev) == 0, "dm_name_list.dev");
 static_assert(offsetof(struct dm_name_list, next) == 8, "dm_name_list.next");
 static_assert(offsetof(struct dm_name_list, name) == 12, "dm_name_list.name");
+static_assert(offsetof(struct dm_target_versions, next) == 0, "dm_target_versions.next");
+static_assert(offsetof(struct dm_target_versions, version) == 4, "dm_target_versions.version");
 static_assert(offsetof(struct dm_target_versions, name) == 16, "dm_target_versions.name");
 static_assert(offsetof(struct dm_target_msg, message) == 8, "dm_target_msg.message");
 

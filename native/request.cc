@@ -34,6 +34,7 @@ namespace {
 constexpr size_t kHeader = sizeof(struct dm_ioctl);
 constexpr size_t kInitialDataBuffer = 16 * 1024;
 constexpr size_t kMaxBuffer = 1024u * 1024u * 1024u;  // the kernel refuses data_size above 1 GiB
+constexpr size_t kMaxPooled = 8;                      // buffers kept for reuse; more in flight are freed after
 
 size_t Align8(size_t n) { return (n + 7) & ~size_t(7); }
 
@@ -61,11 +62,13 @@ void CopyField(char *dst, size_t cap, const std::string &src) {
   memcpy(dst, src.data(), n);
 }
 
-void Pack(const Request &req, std::vector<char> &buf) {
-  std::fill(buf.begin(), buf.end(), 0);
+// Packs the header and payload into buf[0 .. written). Only those bytes are zeroed first: the kernel reads
+// nothing else of the request, and a reused buffer's tail is overwritten by the reply.
+void Pack(const Request &req, size_t written, size_t dataSize, std::vector<char> &buf) {
+  memset(buf.data(), 0, written);
   auto *io = reinterpret_cast<struct dm_ioctl *>(buf.data());
   memcpy(io->version, kCommands[req.cmd].minVersion, sizeof(io->version));
-  io->data_size = static_cast<uint32_t>(buf.size());
+  io->data_size = static_cast<uint32_t>(dataSize);
   io->data_start = kHeader;
   io->flags = req.flags;
   io->event_nr = req.eventNr;
@@ -107,163 +110,115 @@ void Pack(const Request &req, std::vector<char> &buf) {
   }
 }
 
-// A C string inside [p, end), never reading past the buffer even if the kernel's NUL is missing.
-std::string BoundedString(const char *p, const char *end) {
-  if (p >= end) return std::string();
-  return std::string(p, strnlen(p, static_cast<size_t>(end - p)));
-}
-
-bool AtLeast(const uint32_t v[3], uint32_t major, uint32_t minor) {
-  return v[0] > major || (v[0] == major && v[1] >= minor);
-}
-
-void DecodeTargets(const char *data, const char *end, uint32_t count, Reply &out) {
-  size_t off = 0;
-  for (uint32_t i = 0; i < count; i++) {
-    const char *p = data + off;
-    if (p + sizeof(struct dm_target_spec) > end) break;
-    const auto *spec = reinterpret_cast<const struct dm_target_spec *>(p);
-    Target t;
-    t.start = spec->sector_start;
-    t.length = spec->length;
-    t.status = spec->status;
-    t.type = BoundedString(spec->target_type, spec->target_type + sizeof(spec->target_type));
-    t.params = BoundedString(p + sizeof(struct dm_target_spec), end);
-    out.targets.push_back(std::move(t));
-    if (spec->next <= off && i + 1 < count) break;  // output: relative to data_start; must move forward
-    off = spec->next;
-  }
-}
-
-void DecodeDevices(const char *data, const char *end, Reply &out) {
-  // Records carry event_nr and flags (and the uuid) only from interface 4.37 on.
-  const bool extended = AtLeast(out.version, 4, 37);
-  const char *p = data;
-  while (p + sizeof(struct dm_name_list) <= end) {
-    const auto *nl = reinterpret_cast<const struct dm_name_list *>(p);
-    if (nl->dev == 0) break;  // an empty list is one zeroed record
-    ListedDevice d;
-    d.major = DevMajor(nl->dev);
-    d.minor = DevMinor(nl->dev);
-    const char *name = p + offsetof(struct dm_name_list, name);
-    d.name = BoundedString(name, end);
-    if (extended) {
-      const char *ext = data + Align8(static_cast<size_t>(name + d.name.size() + 1 - data));
-      if (ext + 8 <= end && (nl->next == 0 || ext + 8 <= p + nl->next)) {
-        uint32_t ev, fl;
-        memcpy(&ev, ext, 4);
-        memcpy(&fl, ext + 4, 4);
-        d.hasEventNr = true;
-        d.eventNr = ev;
-        if (fl & DM_NAME_LIST_FLAG_HAS_UUID) {
-          d.hasUuid = true;
-          d.uuid = BoundedString(ext + 8, end);
-        }
-      }
-    }
-    out.devices.push_back(std::move(d));
-    if (nl->next == 0) break;
-    p += nl->next;
-  }
-}
-
-void DecodeVersions(const char *data, const char *end, Reply &out) {
-  const char *p = data;
-  while (p + sizeof(struct dm_target_versions) <= end) {
-    const auto *tv = reinterpret_cast<const struct dm_target_versions *>(p);
-    TargetVersion v;
-    memcpy(v.version, tv->version, sizeof(v.version));
-    v.name = BoundedString(p + offsetof(struct dm_target_versions, name), end);
-    out.versions.push_back(std::move(v));
-    if (tv->next == 0) break;
-    p += tv->next;
-  }
-}
-
-void Decode(const Request &req, const std::vector<char> &buf, Reply &out) {
-  const auto *io = reinterpret_cast<const struct dm_ioctl *>(buf.data());
-  memcpy(out.version, io->version, sizeof(out.version));
-  out.flags = io->flags;
-  out.eventNr = io->event_nr;
-  out.targetCount = io->target_count;
-  out.openCount = io->open_count;
-  out.major = DevMajor(io->dev);
-  out.minor = DevMinor(io->dev);
-  out.name = BoundedString(io->name, io->name + sizeof(io->name));
-  out.uuid = BoundedString(io->uuid, io->uuid + sizeof(io->uuid));
-  out.bufferSize = static_cast<uint32_t>(buf.size());
-
-  // The payload is buf[data_start .. data_size) of the header the kernel returned.
-  size_t start = std::min<size_t>(io->data_start, buf.size());
-  size_t stop = std::min<size_t>(std::max<size_t>(io->data_size, start), buf.size());
-  const char *data = buf.data() + start;
-  const char *end = buf.data() + stop;
-  switch (req.cmd) {
-    case TABLE_STATUS:
-    case DEV_WAIT:
-      DecodeTargets(data, end, io->target_count, out);
-      break;
-    case TABLE_DEPS: {
-      if (data + sizeof(struct dm_target_deps) > end) break;
-      uint32_t count;
-      memcpy(&count, data, 4);
-      for (uint32_t i = 0; i < count; i++) {
-        const char *d = data + sizeof(struct dm_target_deps) + i * sizeof(uint64_t);
-        if (d + sizeof(uint64_t) > end) break;
-        uint64_t dev;
-        memcpy(&dev, d, sizeof(dev));
-        out.deps.push_back(dev);
-      }
-      break;
-    }
-    case LIST_DEVICES:
-      DecodeDevices(data, end, out);
-      break;
-    case LIST_VERSIONS:
-    case GET_TARGET_VERSION:
-      DecodeVersions(data, end, out);
-      break;
-    case TARGET_MSG:
-      if (io->flags & DM_DATA_OUT_FLAG) {
-        out.hasData = true;
-        out.data = BoundedString(data, end);
-      }
-      break;
-    default:
-      break;
-  }
-}
-
 }  // namespace
 
-Reply Send(int fd, const Request &req) {
-  const CmdInfo &info = kCommands[req.cmd];
-  size_t size = kHeader + PayloadSize(req);
-  if (info.returnsData) size = std::max(size, kInitialDataBuffer);
-  size = Align8(size);
+BufferPool::BufferPool() {
+  for (unsigned c = 0; c < CMD_COUNT; c++) sizes_[c].store(kCommands[c].returnsData ? kInitialDataBuffer : 0);
+}
 
-  std::vector<char> buf(size);
+std::vector<char> BufferPool::Take() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (free_.empty()) return std::vector<char>();
+  std::vector<char> b = std::move(free_.back());
+  free_.pop_back();
+  return b;
+}
+
+void BufferPool::Give(std::vector<char> buf) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (free_.size() < kMaxPooled) free_.push_back(std::move(buf));
+}
+
+void BufferPool::Fitted(Cmd cmd, size_t size) {
+  // Only grows: a size that fitted once is kept, so the next call of this command needs no retry.
+  size_t cur = sizes_[cmd].load(std::memory_order_relaxed);
+  while (size > cur && !sizes_[cmd].compare_exchange_weak(cur, size, std::memory_order_relaxed)) {
+  }
+}
+
+Reply Send(int fd, const Request &req, BufferPool &pool, std::vector<char> &buf) {
+  const CmdInfo &info = kCommands[req.cmd];
+  const size_t written = kHeader + PayloadSize(req);
+  size_t size = Align8(std::max(written, pool.SizeFor(req.cmd)));
   Reply out;
   for (;;) {
-    Pack(req, buf);
+    // resize() zeroes only bytes the buffer never had; what a reused buffer held is not read by the kernel.
+    if (buf.size() < size) buf.resize(size);
+    Pack(req, written, size, buf);
     int rc;
     do {
       rc = ioctl(fd, IoctlNumber(req.cmd), buf.data());
     } while (rc < 0 && errno == EINTR && req.cmd != DEV_WAIT);
     if (rc < 0) {
       out.err = errno;
-      // On failure the kernel writes back only the version it speaks.
-      memcpy(out.version, reinterpret_cast<struct dm_ioctl *>(buf.data())->version, sizeof(out.version));
+      out.len = kHeader;  // on failure the kernel writes back only the version it speaks
       return out;
     }
     const auto *io = reinterpret_cast<const struct dm_ioctl *>(buf.data());
     // Retrying re-sends the request, as libdm does; for TARGET_MSG that re-runs the message, which only
     // happens for messages with long replies (@stats_*), never for the reply-less thin-pool messages.
-    if (!(io->flags & DM_BUFFER_FULL_FLAG) || buf.size() * 2 > kMaxBuffer) break;
-    buf.assign(buf.size() * 2, 0);
+    if (!(io->flags & DM_BUFFER_FULL_FLAG) || size * 2 > kMaxBuffer) break;
+    size *= 2;
   }
-  Decode(req, buf, out);
+  if (info.returnsData) pool.Fitted(req.cmd, size);
+  const auto *io = reinterpret_cast<const struct dm_ioctl *>(buf.data());
+  // data_size on return is what the kernel filled (or, with no payload written, what was sent).
+  out.len = info.returnsData ? std::min<size_t>(std::max<size_t>(io->data_size, kHeader), size) : kHeader;
   return out;
+}
+
+void Scrub(const Request &req, std::vector<char> &buf) {
+  if (req.flags & DM_SECURE_DATA_FLAG) explicit_bzero(buf.data(), buf.size());
+}
+
+void AppendFrame(std::vector<char> &out, int err, const char *bytes, size_t len) {
+  uint32_t head[2] = {static_cast<uint32_t>(err), static_cast<uint32_t>(len)};
+  size_t at = out.size();
+  out.resize(at + 8 + Align8(len));
+  memcpy(out.data() + at, head, 8);
+  if (len) memcpy(out.data() + at + 8, bytes, len);
+}
+
+int StatusAll(int fd, uint32_t flags, BufferPool &pool, std::vector<char> &out, Request &failed) {
+  std::vector<char> buf = pool.Take();
+  failed = Request();
+  failed.cmd = LIST_DEVICES;
+  Reply list = Send(fd, failed, pool, buf);
+  if (list.err != 0) {
+    pool.Give(std::move(buf));
+    return list.err;
+  }
+  // The names are read from a copy (pooled as well): every TABLE_STATUS reuses the buffer.
+  const auto *io = reinterpret_cast<const struct dm_ioctl *>(buf.data());
+  size_t start = std::min<size_t>(io->data_start, list.len);
+  std::vector<char> names = pool.Take();
+  names.assign(buf.begin() + start, buf.begin() + list.len);
+  const char *p = names.data(), *end = names.data() + names.size();
+  int err = 0;
+  while (p + sizeof(struct dm_name_list) <= end) {
+    const auto *nl = reinterpret_cast<const struct dm_name_list *>(p);
+    if (nl->dev == 0) break;  // an empty list is one zeroed record
+    Request st;
+    st.cmd = TABLE_STATUS;
+    st.flags = flags;
+    st.hasDev = true;
+    st.major = DevMajor(nl->dev);
+    st.minor = DevMinor(nl->dev);
+    Reply r = Send(fd, st, pool, buf);
+    if (r.err == 0) {
+      AppendFrame(out, 0, buf.data(), r.len);
+    } else if (r.err != ENXIO) {  // ENXIO: removed since the list; anything else fails the call
+      failed = st;
+      err = r.err;
+      break;
+    }
+    if (nl->next == 0) break;
+    p += nl->next;
+  }
+  if (flags & DM_SECURE_DATA_FLAG) explicit_bzero(buf.data(), buf.size());
+  pool.Give(std::move(buf));
+  pool.Give(std::move(names));
+  return err;
 }
 
 }  // namespace dm

@@ -111,14 +111,23 @@ static int op_thin(int i) {
          simple(DM_DEVICE_REMOVE, "bench-t-0") || message(pool, "delete 100");
 }
 
-static int op_snapshot(int i) {
-  (void)i;
+// Snapshot id 200+k for the k-th iteration of a batch; after_snapshot deletes them.
+static int op_snapshot(int k) {
+  char text[32];
+  snprintf(text, sizeof(text), "create_snap %d 0", 200 + k);
   const char *origin = fixture("BENCH_ORIGIN");
   if (simple(DM_DEVICE_SUSPEND, origin) != 0) return -1;
-  int rc = message(fixture("BENCH_POOL"), "create_snap 200 0");
+  int rc = message(fixture("BENCH_POOL"), text);
   return simple(DM_DEVICE_RESUME, origin) != 0 ? -1 : rc;
 }
-static int after_snapshot(int i) { (void)i; return message(fixture("BENCH_POOL"), "delete 200"); }
+static int after_snapshot(int count) {
+  char text[32];
+  for (int k = 0; k < count; k++) {
+    snprintf(text, sizeof(text), "delete %d", 200 + k);
+    if (message(fixture("BENCH_POOL"), text) != 0) return -1;
+  }
+  return 0;
+}
 
 static int op_create64(int i) {
   (void)i;
@@ -129,8 +138,8 @@ static int op_create64(int i) {
   }
   return 0;
 }
-static int after_create64(int i) {
-  (void)i;
+static int after_create64(int count) {
+  (void)count;  // batches of one
   char name[32];
   for (int k = 0; k < 64; k++) {
     snprintf(name, sizeof(name), "bench-c-%02d", k);
@@ -140,16 +149,16 @@ static int after_create64(int i) {
 }
 
 static const struct workload workloads[] = {
-    {"version", op_version, NULL},
-    {"create-zero", op_create_zero, NULL},
-    {"create-linear", op_create_linear, NULL},
-    {"info", op_info, NULL},
-    {"status", op_status, NULL},
-    {"list-1000", op_list, NULL},
-    {"status-all-1000", op_status_all, NULL},
-    {"thin", op_thin, NULL},
-    {"snapshot", op_snapshot, after_snapshot},
-    {"create64-sequential", op_create64, after_create64},
+    {"version", op_version, NULL, 0},
+    {"create-zero", op_create_zero, NULL, 0},
+    {"create-linear", op_create_linear, NULL, 0},
+    {"info", op_info, NULL, 0},
+    {"status", op_status, NULL, 0},
+    {"list-1000", op_list, NULL, 0},
+    {"status-all-1000", op_status_all, NULL, 0},
+    {"thin", op_thin, NULL, 0},
+    {"snapshot", op_snapshot, after_snapshot, SNAPSHOT_BATCH},
+    {"create64-sequential", op_create64, after_create64, 1},
 };
 
 int main(int argc, char **argv) {

@@ -5,7 +5,7 @@ import { randomFill, randomFillSync } from 'node:crypto'
 import { DeviceMapper, Flags } from '../../ts'
 import { native } from '../../ts/core/native'
 import type { Fixture } from '../fixtures'
-import { removeQuietly } from '../fixtures'
+import { removeQuietly, SNAPSHOT_BATCH } from '../fixtures'
 import type { Steps } from './types'
 
 const dm = new DeviceMapper()
@@ -15,6 +15,11 @@ const byte = Buffer.alloc(1)
 
 function removeAll64(): void {
   for (const n of NAMES64) removeQuietly(dm, n)
+}
+
+/** Snapshot ids 200..200+count-1 made by one batch, deleted untimed after it. */
+function deleteSnapshots(pool: string, count: number): void {
+  for (let k = 0; k < count; k++) dm.messageSync(pool, 0, `delete ${200 + k}`)
 }
 
 export function asyncSteps(workload: string, fx: Fixture): Steps | undefined {
@@ -33,7 +38,7 @@ export function asyncSteps(workload: string, fx: Fixture): Steps | undefined {
     case 'list-1000':
       return { op: async () => void (await dm.list()) }
     case 'status-all-1000':
-      return { op: async () => { for (const d of await dm.list()) await dm.status(d.name) } }
+      return { op: async () => void (await dm.statusAll()) }
     case 'create-zero':
       return { op: async () => { await dm.create('bench-t-0', ZERO); await dm.remove('bench-t-0') } }
     case 'create-linear':
@@ -49,20 +54,15 @@ export function asyncSteps(workload: string, fx: Fixture): Steps | undefined {
       }
     case 'snapshot':
       return {
-        op: async () => {
-          await dm.suspend(fx.origin)
-          try {
-            await dm.message(fx.pool, 0, 'create_snap 200 0')
-          } finally {
-            await dm.resume(fx.origin)
-          }
-        },
-        after: async () => void (await dm.message(fx.pool, 0, 'delete 200')),
+        // suspend, create_snap, resume: one native call (what ThinPool.createSnapshot sends for an active origin)
+        op: async (k) => void (await dm.messageSuspended(fx.origin, fx.pool, 0, `create_snap ${200 + k} 0`)),
+        after: (count) => deleteSnapshots(fx.pool, count),
+        maxBatch: SNAPSHOT_BATCH,
       }
     case 'create64-sequential':
-      return { op: async () => { for (const n of NAMES64) await dm.create(n, ZERO) }, after: removeAll64 }
+      return { op: async () => { for (const n of NAMES64) await dm.create(n, ZERO) }, after: removeAll64, maxBatch: 1 }
     case 'create64-concurrent':
-      return { op: async () => void (await Promise.all(NAMES64.map((n) => dm.create(n, ZERO)))), after: removeAll64 }
+      return { op: async () => void (await Promise.all(NAMES64.map((n) => dm.create(n, ZERO)))), after: removeAll64, maxBatch: 1 }
   }
   return undefined
 }
@@ -82,7 +82,7 @@ export function syncSteps(workload: string, fx: Fixture): Steps | undefined {
     case 'list-1000':
       return { op: () => void dm.listSync() }
     case 'status-all-1000':
-      return { op: () => { for (const d of dm.listSync()) dm.statusSync(d.name) } }
+      return { op: () => void dm.statusAllSync() }
     case 'create-zero':
       return { op: () => { dm.createSync('bench-t-0', ZERO); dm.removeSync('bench-t-0') } }
     case 'create-linear':
@@ -98,18 +98,12 @@ export function syncSteps(workload: string, fx: Fixture): Steps | undefined {
       }
     case 'snapshot':
       return {
-        op: () => {
-          dm.suspendSync(fx.origin)
-          try {
-            dm.messageSync(fx.pool, 0, 'create_snap 200 0')
-          } finally {
-            dm.resumeSync(fx.origin)
-          }
-        },
-        after: () => void dm.messageSync(fx.pool, 0, 'delete 200'),
+        op: (k) => void dm.messageSuspendedSync(fx.origin, fx.pool, 0, `create_snap ${200 + k} 0`),
+        after: (count) => deleteSnapshots(fx.pool, count),
+        maxBatch: SNAPSHOT_BATCH,
       }
     case 'create64-sequential':
-      return { op: () => { for (const n of NAMES64) dm.createSync(n, ZERO) }, after: removeAll64 }
+      return { op: () => { for (const n of NAMES64) dm.createSync(n, ZERO) }, after: removeAll64, maxBatch: 1 }
   }
   return undefined
 }
@@ -118,7 +112,7 @@ export function syncSteps(workload: string, fx: Fixture): Steps | undefined {
 export function syncInPromiseSteps(workload: string, fx: Fixture): Steps | undefined {
   if (!['version', 'info', 'status', 'list-1000', 'status-all-1000'].includes(workload)) return undefined
   const sync = syncSteps(workload, fx)!
-  return { op: async () => sync.op() }
+  return { op: async (k) => sync.op(k) }
 }
 
 /**
@@ -138,7 +132,7 @@ export function nativeSyncSteps(workload: string, fx: Fixture): Steps | undefine
     case 'list-1000':
       return { op: () => void control.listDevicesSync({ flags: Flags.UUID }) }
     case 'status-all-1000':
-      return { op: () => { for (const d of control.listDevicesSync({ flags: Flags.UUID }).devices ?? []) control.tableStatusSync({ name: d.name }) } }
+      return { op: () => void control.statusAllSync(0) }
   }
   return undefined
 }

@@ -4,7 +4,7 @@ import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
 import { DeviceMapper } from '../../ts'
 import type { Fixture } from '../fixtures'
-import { removeQuietly } from '../fixtures'
+import { removeQuietly, SNAPSHOT_BATCH } from '../fixtures'
 import type { Steps } from './types'
 
 const run = promisify(execFile)
@@ -49,15 +49,18 @@ export function dmsetupSteps(workload: string, fx: Fixture): Steps | undefined {
       }
     case 'snapshot':
       return {
-        op: async () => {
+        op: async (k) => {
           await dmsetup('suspend', fx.origin)
           try {
-            await dmsetup('message', fx.pool, '0', 'create_snap 200 0')
+            await dmsetup('message', fx.pool, '0', `create_snap ${200 + k} 0`)
           } finally {
             await dmsetup('resume', fx.origin)
           }
         },
-        after: () => void dm.messageSync(fx.pool, 0, 'delete 200'),
+        after: (count) => {
+          for (let k = 0; k < count; k++) dm.messageSync(fx.pool, 0, `delete ${200 + k}`)
+        },
+        maxBatch: SNAPSHOT_BATCH,
       }
     case 'volume-lifecycle':
       // containerd's snapshotter: the same kernel steps as the volume manager, one dmsetup exec each
@@ -77,9 +80,9 @@ export function dmsetupSteps(workload: string, fx: Fixture): Steps | undefined {
         },
       }
     case 'create64-sequential':
-      return { op: async () => { for (const n of NAMES64) await dmsetup('create', n, '--table', zero) }, after: removeAll64 }
+      return { op: async () => { for (const n of NAMES64) await dmsetup('create', n, '--table', zero) }, after: removeAll64, maxBatch: 1 }
     case 'create64-concurrent':
-      return { op: async () => void (await Promise.all(NAMES64.map((n) => dmsetup('create', n, '--table', zero)))), after: removeAll64 }
+      return { op: async () => void (await Promise.all(NAMES64.map((n) => dmsetup('create', n, '--table', zero)))), after: removeAll64, maxBatch: 1 }
   }
   return undefined
 }

@@ -1,6 +1,9 @@
-// What a driver gives the timing loop for one workload: `op` is timed, `after` (optional) undoes it untimed.
-// A synchronous driver returns undefined from op, so the loop never awaits (no microtask in its timings).
+// What a driver gives the timing loop for one workload: `op(k)` is timed (k: its index in the current batch);
+// `after(count)` (optional) runs untimed after each batch of `count` iterations and undoes them; `maxBatch` caps
+// a batch when `after` must undo iterations one by one (snapshot ids). A synchronous driver returns undefined
+// from op, so the loop never awaits (no microtask in its timings).
 export interface Steps {
-  op(): void | Promise<void>
-  after?(): void | Promise<void>
+  op(k: number): void | Promise<void>
+  after?(count: number): void | Promise<void>
+  maxBatch?: number
 }

@@ -38,6 +38,8 @@ export class FakeControl {
       fd: () => -1,
       batchSync: (reqs: BatchRequest[]) => this.#batch(reqs),
       batch: async (reqs: BatchRequest[]) => this.#batch(reqs),
+      statusAllSync: (flags: number) => this.#statusAll(flags),
+      statusAll: async (flags: number) => this.#statusAll(flags),
     }
     for (const command of Object.keys(native.commands) as Command[]) {
       control[`${command}Sync`] = (req: NativeRequest = {}) => this.send(command, req)
@@ -46,17 +48,30 @@ export class FakeControl {
     return control as unknown as NativeControl
   }
 
+  // As the native batch: after a failure the rest are skipped (undefined), except an entry with `ifOk: i`, sent
+  // iff entry i succeeded.
   #batch(reqs: BatchRequest[]): BatchResult {
     const out: BatchResult = []
-    for (const { cmd, ...req } of reqs) {
+    let failed = false
+    reqs.forEach(({ cmd, ifOk, ...req }, i) => {
+      const send = ifOk === undefined ? !failed : ifOk < i && out[ifOk] !== undefined && !('error' in out[ifOk]!)
+      if (!send) {
+        out.push(undefined)
+        return
+      }
       try {
         out.push(this.send(byNr.get(cmd)!, req))
       } catch (error) {
         out.push({ error: error as DmError })
-        break
+        failed = true
       }
-    }
+    })
     return out
+  }
+
+  #statusAll(flags: number): NativeReply[] {
+    this.calls.push({ command: 'listDevices', req: {} })
+    return [...this.devices.keys()].map((name) => this.send('tableStatus', { name, flags }))
   }
 
   send(command: Command, req: NativeRequest): NativeReply {

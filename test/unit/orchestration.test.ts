@@ -118,3 +118,33 @@ for (const mode of modes) {
     t.notOk(commands(fake).includes('devSuspend'))
   })
 }
+
+for (const mode of modes) {
+  const suspended = (dm: DeviceMapper, sus: string, dev: string, text: string) =>
+    mode === 'sync' ? Promise.resolve().then(() => dm.messageSuspendedSync(sus, dev, 0, text)) : dm.messageSuspended(sus, dev, 0, text)
+
+  t.test(`${mode}: messageSuspended is one batch; a failed suspend sends nothing else`, async (t) => {
+    const { fake, dm } = setUp()
+    dm.createSync('pool', '0 8 zero')
+    dm.createSync('origin', '0 8 zero')
+    fake.calls.length = 0
+    t.equal(await suspended(dm, 'origin', 'pool', 'create_snap 1 0'), undefined)
+    t.same(commands(fake), ['devSuspend', 'targetMsg', 'devSuspend'])
+    t.equal(fake.devices.get('origin')!.suspended, false)
+    fake.calls.length = 0
+    fake.failOn('devSuspend', 'ENXIO')
+    await t.rejects(suspended(dm, 'origin', 'pool', 'create_snap 1 0'), { code: 'ENXIO', operation: 'DM_DEV_SUSPEND' })
+    t.same(commands(fake), ['devSuspend'], 'neither the message nor a resume after a failed suspend')
+  })
+
+  t.test(`${mode}: statusAll and tableAll map every device to its typed targets`, async (t) => {
+    const { dm } = setUp()
+    dm.createSync('a', '0 8 zero')
+    dm.createSync('b', '0 8 zero\n8 8 error')
+    const all = mode === 'sync' ? dm.statusAllSync() : await dm.statusAll()
+    t.same([...all.keys()], ['a', 'b'])
+    t.same(all.get('b')!.map((x) => x.type), ['zero', 'error'])
+    t.same([...(mode === 'sync' ? dm.tableAllSync() : await dm.tableAll()).keys()], ['a', 'b'])
+    t.throws(() => dm.statusAllSync(null as never), { code: 'EINVAL', field: 'options' })
+  })
+}

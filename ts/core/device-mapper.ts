@@ -7,8 +7,8 @@ import { createOp, clearOp, loadOp, removeOp, renameOp, resumeOp, setUuidOp, sus
 import { native, type NativeControl } from './native'
 import type { Operation } from './operation'
 import {
-  depsOp, infoOp, listOp, messageOp, setGeometryOp, statusOp, tableOp, targetVersionOp, targetVersionsOp, versionOp,
-  waitEventOp,
+  depsOp, infoOp, listOp, messageOp, messageSuspendedOp, setGeometryOp, statusAllOp, statusOp, tableAllOp, tableOp, targetVersionOp,
+  targetVersionsOp, versionOp, waitEventOp,
 } from './queries'
 import { Runner } from './runner'
 import type { TableInput } from './table'
@@ -191,6 +191,31 @@ export class DeviceMapper {
     return this.runSync(statusOp(device, options))
   }
 
+  /**
+   * Every device's status, by name, typed where the target type is known: the list and all the status reads in
+   * one native call. Without `noFlush` that call takes one thread-pool hop (a thin-pool may commit its metadata
+   * before answering); with it, the promise form runs inline. Devices removed meanwhile are left out.
+   */
+  statusAll(options: { noFlush?: boolean } = {}): Promise<Map<string, StatusTarget[]>> {
+    return this.run(statusAllOp({ noFlush: this.#noFlush(options, 'statusAll') }))
+  }
+  statusAllSync(options: { noFlush?: boolean } = {}): Map<string, StatusTarget[]> {
+    return this.runSync(statusAllOp({ noFlush: this.#noFlush(options, 'statusAll') }))
+  }
+
+  #noFlush(options: { noFlush?: boolean }, op: string): boolean {
+    if (options === null || typeof options !== 'object') throw invalid(op, 'options', 'must be an object')
+    return options.noFlush === true
+  }
+
+  /** Every device's active table, by name, typed where the target type is known: one native call, inline. */
+  async tableAll(): Promise<Map<string, TableTarget[]>> {
+    return this.tableAllSync()
+  }
+  tableAllSync(): Map<string, TableTarget[]> {
+    return this.runSync(tableAllOp())
+  }
+
   /** The devices the active table maps onto. */
   async deps(device: DeviceRef): Promise<{ major: number; minor: number }[]> {
     return this.depsSync(device)
@@ -205,6 +230,17 @@ export class DeviceMapper {
   }
   messageSync(device: DeviceRef, sector: number, text: string): string | undefined {
     return this.runSync(messageOp(device, sector, text))
+  }
+
+  /**
+   * Suspends `suspend`, sends the message to `device`, and resumes `suspend` again (also when the message
+   * fails), in one native call: create_snap of an active thin origin. Resolves to the message's reply.
+   */
+  messageSuspended(suspend: DeviceRef, device: DeviceRef, sector: number, text: string, options: UdevCallOptions = {}): Promise<string | undefined> {
+    return this.run(messageSuspendedOp(suspend, device, sector, text, options))
+  }
+  messageSuspendedSync(suspend: DeviceRef, device: DeviceRef, sector: number, text: string, options: UdevCallOptions = {}): string | undefined {
+    return this.runSync(messageSuspendedOp(suspend, device, sector, text, options))
   }
 
   /** Blocks until the device's event counter moves past `eventNr` (default: its value now): DM_DEV_WAIT. */

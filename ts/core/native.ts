@@ -1,7 +1,10 @@
 // The native addon's shape, declared in one place, and its loader: node-gyp-build's choice (the local node-gyp
 // build, else the best prebuild for this platform), falling back past files that fail to load, then the cmake-js build.
+// The addon's Control answers with the kernel's reply bytes; the Control exported here decodes them (abi.ts),
+// so callers see NativeReply objects.
 import { existsSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
+import { decodeReply, readFrames, type DecodedReply, type PayloadKind } from './abi'
 import { kernelError, type DmError } from './errors'
 
 export interface NativeTarget {
@@ -25,31 +28,20 @@ export interface NativeRequest {
   sector?: number | bigint
 }
 
-export interface NativeReply {
-  version: [number, number, number]
-  flags: number
-  eventNr: number
-  openCount: number
-  targetCount: number
-  major: number
-  minor: number
-  name: string
-  uuid: string
-  bufferSize: number
-  targets?: NativeTarget[]
-  deps?: { major: number; minor: number }[]
-  devices?: { name: string; major: number; minor: number; eventNr?: number; uuid?: string }[]
-  versions?: { name: string; version: [number, number, number] }[]
-  data?: string
-}
+export type NativeReply = DecodedReply
 
 export type Command =
   | 'version' | 'removeAll' | 'listDevices' | 'devCreate' | 'devRemove' | 'devRename' | 'devSuspend'
   | 'devStatus' | 'devWait' | 'tableLoad' | 'tableClear' | 'tableDeps' | 'tableStatus' | 'listVersions'
   | 'targetMsg' | 'devSetGeometry' | 'devArmPoll' | 'getTargetVersion'
 
-export type BatchRequest = NativeRequest & { cmd: number }
-export type BatchResult = (NativeReply | { error: DmError })[]
+/**
+ * A batch entry. Once a request fails the rest are skipped, except an entry with `ifOk: i`: it is sent iff
+ * entry i succeeded, whatever failed since (the resume after a failed message).
+ */
+export type BatchRequest = NativeRequest & { cmd: number; ifOk?: number }
+/** One entry per request: its reply, its error, or undefined when it was skipped after a failure. */
+export type BatchResult = (NativeReply | { error: DmError } | undefined)[]
 
 export type NativeControl = {
   [C in Command]: (req?: NativeRequest) => Promise<NativeReply>
@@ -58,6 +50,26 @@ export type NativeControl = {
 } & {
   batch(reqs: BatchRequest[]): Promise<BatchResult>
   batchSync(reqs: BatchRequest[]): BatchResult
+  /** LIST_DEVICES and every device's TABLE_STATUS with `flags`, in one native call: the status replies */
+  statusAll(flags: number): Promise<NativeReply[]>
+  statusAllSync(flags: number): NativeReply[]
+  close(): void
+  fd(): number
+}
+
+type RawBatchResult = (Buffer | { error: DmError } | undefined)[]
+
+/** The addon's Control: replies as bytes, statusAll as framed replies (abi.ts readFrames). */
+type RawControl = {
+  [C in Command]: (req?: NativeRequest) => Promise<Buffer>
+} & {
+  /** the reply's length when it fitted into `scratch`, else the reply in a new Buffer */
+  [C in Command as `${C}Sync`]: (req: NativeRequest | undefined, scratch: Buffer) => Buffer | number
+} & {
+  batch(reqs: BatchRequest[]): Promise<RawBatchResult>
+  batchSync(reqs: BatchRequest[]): RawBatchResult
+  statusAll(flags: number): Promise<Buffer>
+  statusAllSync(flags: number): Buffer
   close(): void
   fd(): number
 }
@@ -149,13 +161,67 @@ export interface NativeAddon {
   commands: Record<Command, { nr: number; name: string; minVersion: [number, number, number] }>
 }
 
+const SCRATCH_BYTES = 16 * 1024
+const SECURE_DATA = 1 << 15
+
+/** What each command's reply payload holds. */
+const PAYLOAD: Record<Command, PayloadKind> = {
+  version: 'none', removeAll: 'none', listDevices: 'devices', devCreate: 'none', devRemove: 'none',
+  devRename: 'none', devSuspend: 'none', devStatus: 'none', devWait: 'targets', tableLoad: 'none',
+  tableClear: 'none', tableDeps: 'deps', tableStatus: 'targets', listVersions: 'versions', targetMsg: 'message',
+  devSetGeometry: 'none', devArmPoll: 'none', getTargetVersion: 'versions',
+}
+
+type RawAddon = Omit<NativeAddon, 'Control'> & { Control: new (path?: string) => RawControl }
+
+/** The addon's Control with every reply decoded. */
+function decodingControl(raw: RawControl, commands: NativeAddon['commands']): NativeControl {
+  const kindByNr: PayloadKind[] = []
+  const c: Record<string, unknown> = {}
+  // Sync replies land here when they fit: the JS thread decodes one before it can send the next.
+  const scratch = Buffer.alloc(SCRATCH_BYTES)
+  for (const [name, kind] of Object.entries(PAYLOAD) as [Command, PayloadKind][]) {
+    kindByNr[commands[name].nr] = kind
+    const send = raw[name].bind(raw)
+    const sendSync = raw[`${name}Sync`].bind(raw)
+    c[name] = (req?: NativeRequest) => send(req).then((b) => decodeReply(kind, b))
+    c[`${name}Sync`] = (req?: NativeRequest) => {
+      const r = sendSync(req, scratch)
+      if (typeof r !== 'number') return decodeReply(kind, r)
+      const reply = decodeReply(kind, scratch, r)
+      if (req?.flags && req.flags & SECURE_DATA) scratch.fill(0, 0, r) // a crypt key in a table reply
+      return reply
+    }
+  }
+  const batchReply = (reqs: BatchRequest[], rs: RawBatchResult): BatchResult =>
+    rs.map((r, i) => (r instanceof Uint8Array ? decodeReply(kindByNr[reqs[i].cmd], r) : r))
+  const statusReplies = (b: Buffer): NativeReply[] => readFrames(b).map((f) => decodeReply('targets', f.bytes))
+  c.batch = (reqs: BatchRequest[]) => raw.batch(reqs).then((rs) => batchReply(reqs, rs))
+  c.batchSync = (reqs: BatchRequest[]) => batchReply(reqs, raw.batchSync(reqs))
+  c.statusAll = (flags: number) => raw.statusAll(flags).then(statusReplies)
+  c.statusAllSync = (flags: number) => statusReplies(raw.statusAllSync(flags))
+  c.close = () => raw.close()
+  c.fd = () => raw.fd()
+  return c as NativeControl
+}
+
+/** The raw addon with its Control wrapped: `new native.Control(path)` gives the decoding wrapper. */
+function decoding(addon: RawAddon): NativeAddon {
+  const RawControl = addon.Control
+  // a constructor returning an object yields that object
+  const Control = function (path?: string) {
+    return decodingControl(new RawControl(path), addon.commands)
+  } as unknown as NativeAddon['Control']
+  return { ...addon, Control }
+}
+
 /**
  * The addon's candidates, best first: node-gyp-build's pick (DEVMAPPER_PREBUILD, build/Release, or the best
  * prebuild for this platform, arch, libc and N-API), then every other matching prebuild, then the cmake-js build.
  * node-gyp-build names one file and does not fall back, so a prebuild that fails to load (a foreign or broken
  * file, a glibc too old for it) is skipped here and the next is tried; the error lists every attempt.
  */
-export function loadAddon(root: string): NativeAddon {
+export function loadAddon(root: string): RawAddon {
   const gypBuild = require('node-gyp-build') as NodeGypBuild
   const candidates: string[] = []
   const failures: string[] = []
@@ -175,7 +241,7 @@ export function loadAddon(root: string): NativeAddon {
   for (const file of new Set(candidates)) {
     if (!existsSync(file)) continue
     try {
-      return require(file) as NativeAddon
+      return require(file) as RawAddon
     } catch (err) {
       failures.push(`${file}: ${(err as Error).message.split('\n')[0]}`)
     }
@@ -206,5 +272,5 @@ function packageRoot(): string {
   return root
 }
 
-export const native: NativeAddon = loadAddon(packageRoot())
+export const native: NativeAddon = decoding(loadAddon(packageRoot()))
 native.setErrorFactory((errno, operation, device) => kernelError(errno, operation, device, native.strerror(errno)))

@@ -4,10 +4,11 @@
 // error into the generator, so retries and rollbacks are ordinary try/catch in the operation's code.
 import type { BatchResult, Command, NativeReply, NativeRequest } from './native'
 
-/** One ioctl of a batch. */
+/** One ioctl of a batch. `ifOk: i`: sent iff call i of the batch succeeded, whatever failed since. */
 export interface Call {
   command: Command
   req: NativeRequest
+  ifOk?: number
 }
 
 /** Per-step udev details: the caller's UdevFlags, and the API operation named in udev errors. */
@@ -20,6 +21,7 @@ export type Step =
   | ({ step: 'ioctl'; command: Command; req: NativeRequest } & StepOptions)
   | ({ step: 'batch'; reqs: Call[] } & StepOptions)
   | { step: 'sleep'; ms: number }
+  | { step: 'statusAll'; flags: number; inline: boolean }
 
 /** An operation: yields steps, receives their replies, returns its result. */
 export type Operation<T> = Generator<Step, T, unknown>
@@ -29,9 +31,20 @@ export function* ioctl(command: Command, req: NativeRequest, options: StepOption
   return (yield { step: 'ioctl', command, req, ...options }) as NativeReply
 }
 
-/** Several ioctls in one native call, stopping at the first failure; the result has one entry per request sent. */
+/**
+ * Several ioctls in one native call (one thread-pool hop). After a failure the rest are skipped, except a call
+ * with `ifOk`; the result has one entry per call: its reply, `{ error }`, or undefined if it was skipped.
+ */
 export function* batch(reqs: Call[], options: StepOptions = {}): Operation<BatchResult> {
   return (yield { step: 'batch', reqs, ...options }) as BatchResult
+}
+
+/**
+ * LIST_DEVICES and every listed device's TABLE_STATUS with `flags`, in one native call; `inline`: on the JS
+ * thread even in the promise form (nothing in it sleeps). The replies of the devices still there.
+ */
+export function* statusAll(flags: number, inline: boolean): Operation<NativeReply[]> {
+  return (yield { step: 'statusAll', flags, inline }) as NativeReply[]
 }
 
 export function* sleep(ms: number): Operation<void> {

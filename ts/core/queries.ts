@@ -2,9 +2,12 @@
 // status, deps, target messages, geometry, the blocking event wait. One generator each (./operation.ts).
 import { address, label } from './address'
 import { toInfo, toList, toVersion } from './decode'
-import { invalid } from './errors'
+import { invalid, withCleanupError } from './errors'
 import { Flags } from './flags'
-import { ioctl, type Operation } from './operation'
+import type { DmError } from './errors'
+import { batch, ioctl, statusAll, type Operation } from './operation'
+import type { BatchResult, NativeReply, NativeRequest } from './native'
+import type { UdevCallOptions } from './udev'
 import { fromKernel, type RawTarget } from './table'
 import type { StatusTarget, TableTarget } from './typed-targets'
 import type { DeviceInfo, DeviceRef, Geometry, ListedDevice, Version } from './types'
@@ -54,13 +57,60 @@ export function* depsOp(device: DeviceRef): Operation<{ major: number; minor: nu
 
 /** A target message (thin-pool: sector 0); the target's reply, or undefined if none. */
 export function* messageOp(device: DeviceRef, sector: number, text: string): Operation<string | undefined> {
-  const req = address(device, 'message')
+  return (yield* ioctl('targetMsg', messageRequest(device, sector, text))).data
+}
+
+function messageRequest(device: DeviceRef, sector: number, text: string, operation = 'message'): NativeRequest {
+  const req = address(device, operation)
   const dev = label(req)
-  checkSectors(sector, 'message', 'sector', dev)
-  checkParams(text, 'message', 'text', dev)
-  if (text.trim() === '') throw invalid('message', 'text', 'must not be empty', dev)
+  checkSectors(sector, operation, 'sector', dev)
+  checkParams(text, operation, 'text', dev)
+  if (text.trim() === '') throw invalid(operation, 'text', 'must not be empty', dev)
   // crypt's `key set <key>` carries a key: have the kernel wipe its copy
-  return (yield* ioctl('targetMsg', { ...req, sector, data: text, flags: /^\s*key\s/.test(text) ? Flags.SECURE_DATA : 0 })).data
+  return { ...req, sector, data: text, flags: /^\s*key\s/.test(text) ? Flags.SECURE_DATA : 0 }
+}
+
+/**
+ * Suspends `suspend`, sends the message to `device`, resumes `suspend` again (also when the message failed,
+ * never when the suspend did): one batch, so one native call and at most one thread-pool hop. create_snap of
+ * an active thin origin needs exactly this. The message's reply; a failed message is thrown after the resume,
+ * with a failed resume attached (withCleanupError).
+ */
+export function* messageSuspendedOp(suspend: DeviceRef, device: DeviceRef, sector: number, text: string, options: UdevCallOptions = {}): Operation<string | undefined> {
+  const operation = 'messageSuspended'
+  const sus = address(suspend, operation)
+  const msg = messageRequest(device, sector, text, operation)
+  const r: BatchResult = yield* batch(
+    [
+      { command: 'devSuspend', req: { ...sus, flags: Flags.SUSPEND } },
+      { command: 'targetMsg', req: msg },
+      { command: 'devSuspend', req: sus, ifOk: 0 },
+    ],
+    { udevFlags: options.udevFlags, operation },
+  )
+  const error = (x: BatchResult[number]): DmError | undefined => (x !== undefined && 'error' in x ? x.error : undefined)
+  const [suspended, message, resumed] = r.map(error)
+  if (suspended) throw suspended
+  if (message) throw resumed ? withCleanupError(message, resumed, `resuming ${label(sus)}`) : message
+  if (resumed) throw resumed
+  return (r[1] as NativeReply).data
+}
+
+/**
+ * Every device's status by name, typed where the target type is known: the list and every status in one native
+ * call. Without NOFLUSH a thin-pool may commit (I/O) before answering, so only that form takes the thread-pool
+ * hop in the promise form (one for all devices). Devices removed meanwhile are left out.
+ */
+export function* statusAllOp(options: { noFlush?: boolean }): Operation<Map<string, StatusTarget[]>> {
+  const replies = yield* statusAll(options.noFlush ? Flags.NOFLUSH : 0, options.noFlush === true)
+  return new Map(replies.map((r) => [r.name, (r.targets ?? []).map((t) => fromKernel(t, 'status') as StatusTarget)]))
+}
+
+/** Every device's active table by name, typed: the list and every table read in one native call, inline. */
+export function* tableAllOp(): Operation<Map<string, TableTarget[]>> {
+  // SECURE_DATA: a crypt table carries its key; the kernel then wipes its copy of the reply
+  const replies = yield* statusAll(Flags.STATUS_TABLE | Flags.SECURE_DATA, true)
+  return new Map(replies.map((r) => [r.name, (r.targets ?? []).map((t) => fromKernel(t, 'table') as TableTarget)]))
 }
 
 /** DM_DEV_WAIT: until the event counter moves past `eventNr` (default: its value now). */

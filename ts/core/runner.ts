@@ -58,6 +58,7 @@ export class Runner {
 
   #stepSync(s: Step): unknown {
     if (s.step === 'sleep') return sleepSync(s.ms)
+    if (s.step === 'statusAll') return this.#control.statusAllSync(s.flags)
     if (s.step === 'ioctl') {
       const send = (req: NativeRequest): NativeReply => this.#control[SYNC[s.command]](req)
       const t = this.#ticket(s.command, s.req, s)
@@ -71,6 +72,7 @@ export class Runner {
 
   async #step(s: Step): Promise<unknown> {
     if (s.step === 'sleep') return new Promise<void>((done) => setTimeout(done, s.ms))
+    if (s.step === 'statusAll') return s.inline ? this.#control.statusAllSync(s.flags) : this.#control.statusAll(s.flags)
     if (s.step === 'ioctl') {
       const send = (req: NativeRequest): Promise<NativeReply> => this.#control[s.command](req)
       const t = this.#ticket(s.command, s.req, s)
@@ -90,7 +92,7 @@ export class Runner {
 
   /** A batch carries at most one cookie: on its last uevent-sending request (create's resume). */
   #batch(calls: Call[], s: { udevFlags?: number; operation?: string }) {
-    const reqs: BatchRequest[] = calls.map((c) => ({ ...c.req, cmd: commands[c.command].nr }))
+    const reqs: BatchRequest[] = calls.map((c) => ({ ...c.req, cmd: commands[c.command].nr, ...(c.ifOk === undefined ? {} : { ifOk: c.ifOk }) }))
     let index = -1
     calls.forEach((c, i) => {
       if (cookieAction(c.command, c.req) !== undefined) index = i

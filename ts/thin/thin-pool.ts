@@ -4,9 +4,9 @@
 // EEXIST (id in use), ENODATA (no such id), EBUSY (deleting an open thin device), EINVAL (transaction id
 // mismatch), EOPNOTSUPP (pool in read-only or fail mode).
 import type { DeviceMapper } from '../core/device-mapper'
-import { infoOp, loadOp, messageOp, resumeOp, statusOp, suspendOp, tableOp, type Operation } from '../core'
+import { infoOp, loadOp, messageOp, messageSuspendedOp, resumeOp, statusOp, tableOp, type Operation } from '../core'
 import type { DeviceRef } from '../core/types'
-import { DmError, invalid, withCleanupError } from '../core/errors'
+import { DmError, invalid } from '../core/errors'
 import type { RawTarget } from '../core/table'
 import { MAX_THIN_ID, thinType } from '../targets/thin'
 import { thinPoolType, type ThinPoolParams, type ThinPoolStatus as ThinPoolStatusFields } from '../targets/thin-pool'
@@ -90,18 +90,8 @@ export class ThinPool {
     }
     const origin = checkName(options.origin, op, 'origin')
     this.#checkOrigin(origin, from, yield* tableOp(origin, {}), yield* infoOp(this.name))
-    yield* suspendOp(origin, {})
-    try {
-      yield* messageOp(this.name, 0, text)
-    } catch (err) {
-      try {
-        yield* resumeOp(origin, {})
-      } catch (cleanup) {
-        throw withCleanupError(err, cleanup, `resuming the origin ${origin}`)
-      }
-      throw err
-    }
-    yield* resumeOp(origin, {})
+    // suspend, create_snap, resume (also after a failed message): one native call
+    yield* messageSuspendedOp(origin, this.name, 0, text)
   }
 
   /**
