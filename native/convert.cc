@@ -1,5 +1,6 @@
 #include "convert.h"
 
+#include <algorithm>
 #include <cstring>
 
 namespace dm {
@@ -9,6 +10,25 @@ namespace {
 std::string GetString(const Napi::Object &o, const char *key) {
   Napi::Value v = o.Get(key);
   return v.IsString() ? v.As<Napi::String>().Utf8Value() : std::string();
+}
+
+// Names are bytes to the kernel: a Buffer is taken byte for byte, a string as its UTF-8.
+std::string GetBytes(const Napi::Object &o, const char *key) {
+  Napi::Value v = o.Get(key);
+  if (v.IsBuffer()) {
+    Napi::Buffer<char> b = v.As<Napi::Buffer<char>>();
+    return std::string(b.Data(), b.Length());
+  }
+  return v.IsString() ? v.As<Napi::String>().Utf8Value() : std::string();
+}
+
+// `name` as a string; a name that is not valid UTF-8 (the string then has U+FFFD in its place) also comes as
+// `nameBuffer`, its exact bytes, so that it can be told apart and addressed.
+void SetName(Napi::Env env, Napi::Object &o, const std::string &name) {
+  Napi::String s = Napi::String::New(env, name);
+  o.Set("name", s);
+  bool ascii = std::all_of(name.begin(), name.end(), [](char c) { return (c & 0x80) == 0; });
+  if (!ascii && s.Utf8Value() != name) o.Set("nameBuffer", Napi::Buffer<char>::Copy(env, name.data(), name.size()));
 }
 
 uint32_t GetU32(const Napi::Object &o, const char *key) {
@@ -49,7 +69,7 @@ Request ToRequest(Cmd cmd, const Napi::Value &value) {
   req.cmd = cmd;
   if (!value.IsObject()) return req;
   Napi::Object o = value.As<Napi::Object>();
-  req.name = GetString(o, "name");
+  req.name = GetBytes(o, "name");
   req.uuid = GetString(o, "uuid");
   req.flags = GetU32(o, "flags");
   req.eventNr = GetU32(o, "eventNr");
@@ -87,7 +107,7 @@ Napi::Object FromReply(Napi::Env env, const Request &req, const Reply &r) {
   o.Set("targetCount", Napi::Number::New(env, r.targetCount));
   o.Set("major", Napi::Number::New(env, r.major));
   o.Set("minor", Napi::Number::New(env, r.minor));
-  o.Set("name", Napi::String::New(env, r.name));
+  SetName(env, o, r.name);
   o.Set("uuid", Napi::String::New(env, r.uuid));
   o.Set("bufferSize", Napi::Number::New(env, r.bufferSize));
   switch (req.cmd) {
@@ -123,7 +143,7 @@ Napi::Object FromReply(Napi::Env env, const Request &req, const Reply &r) {
         const ListedDevice &d = r.devices[i];
         Napi::Object e = Napi::Object::New(env);
         // Names are raw bytes to the kernel; a foreign device's odd name must not break listing.
-        e.Set("name", Napi::String::New(env, d.name));
+        SetName(env, e, d.name);
         e.Set("major", Napi::Number::New(env, d.major));
         e.Set("minor", Napi::Number::New(env, d.minor));
         if (d.hasEventNr) e.Set("eventNr", Napi::Number::New(env, d.eventNr));

@@ -247,13 +247,13 @@ export class DeviceMapper {
   /** Renames the device. */
   async rename(device: DeviceRef, newName: string, options: UdevCallOptions = {}): Promise<DeviceInfo> {
     const req = this.#renameRequest(device, newName)
-    const t = this.#udev.begin('rename', label(req), options.udevFlags, { node: 'rename', from: req.name, to: req.data! })
+    const t = this.#udev.begin('rename', label(req), options.udevFlags, { node: 'rename', from: typeof req.name === 'string' ? req.name : undefined, to: req.data! })
     // The kernel's reply names the device as addressed; the node to open is already the new one.
     return { ...toInfo(await this.#udev.run(t, () => this.#control.devRename({ ...req, eventNr: t.eventNr }))), path: nodePath(req.data!) }
   }
   renameSync(device: DeviceRef, newName: string, options: UdevCallOptions = {}): DeviceInfo {
     const req = this.#renameRequest(device, newName)
-    const t = this.#udev.begin('rename', label(req), options.udevFlags, { node: 'rename', from: req.name, to: req.data! })
+    const t = this.#udev.begin('rename', label(req), options.udevFlags, { node: 'rename', from: typeof req.name === 'string' ? req.name : undefined, to: req.data! })
     return { ...toInfo(this.#udev.runSync(t, () => this.#control.devRenameSync({ ...req, eventNr: t.eventNr }))), path: nodePath(req.data!) }
   }
 

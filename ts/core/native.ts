@@ -12,7 +12,8 @@ export interface NativeTarget {
 }
 
 export interface NativeRequest {
-  name?: string
+  /** a Buffer is sent byte for byte (names need not be UTF-8) */
+  name?: string | Buffer
   uuid?: string
   major?: number
   minor?: number
@@ -34,11 +35,13 @@ export interface NativeReply {
   major: number
   minor: number
   name: string
+  /** the name's exact bytes, present only when they are not valid UTF-8 (then `name` has U+FFFD in their place) */
+  nameBuffer?: Buffer
   uuid: string
   bufferSize: number
   targets?: NativeTarget[]
   deps?: { major: number; minor: number }[]
-  devices?: { name: string; major: number; minor: number; eventNr?: number; uuid?: string }[]
+  devices?: { name: string; nameBuffer?: Buffer; major: number; minor: number; eventNr?: number; uuid?: string }[]
   versions?: { name: string; version: [number, number, number] }[]
   data?: string
 }

@@ -1,8 +1,11 @@
 // The facade's public request and reply shapes.
 import type { UdevCallOptions, UdevMode } from './udev'
 
-/** A device: its name, or `{ uuid }`, or `{ major, minor }`. */
-export type DeviceRef = string | { name: string } | { uuid: string } | { major: number; minor: number }
+/**
+ * A device: its name (a string, or a Buffer with the exact bytes of a name that is not valid UTF-8), or
+ * `{ name }`, `{ uuid }`, `{ major, minor }`.
+ */
+export type DeviceRef = string | Buffer | { name: string | Buffer } | { uuid: string } | { major: number; minor: number }
 
 export interface Version {
   major: number
@@ -12,6 +15,8 @@ export interface Version {
 
 export interface DeviceInfo {
   name: string
+  /** the name's exact bytes when they are not valid UTF-8 (`name` then shows U+FFFD for them): address the device with it */
+  nameBuffer?: Buffer
   uuid: string
   major: number
   minor: number
@@ -29,6 +34,11 @@ export interface DeviceInfo {
 
 export interface ListedDevice {
   name: string
+  /**
+   * The name's exact bytes, present only when they are not valid UTF-8: `name` then has U+FFFD in their place
+   * and may equal another device's name. Address such a device by this Buffer or by `{ major, minor }`.
+   */
+  nameBuffer?: Buffer
   major: number
   minor: number
   uuid?: string

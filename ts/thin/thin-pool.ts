@@ -5,7 +5,7 @@
 // mismatch), EOPNOTSUPP (pool in read-only or fail mode).
 import type { DeviceMapper } from '../core/device-mapper'
 import type { DeviceRef } from '../core/types'
-import { DmError, invalid, withCleanupError } from '../core/errors'
+import { DmError, invalid, show, withCleanupError } from '../core/errors'
 import type { RawTarget } from '../core/table'
 import { thinPoolType, type ThinPoolStatus as ThinPoolStatusFields } from '../targets/thin-pool'
 import { deviceSectors } from '../core/sysfs'
@@ -29,7 +29,7 @@ export type ThinPoolStatus = RawTarget & ThinPoolStatusFields
 /** A thin device id: an integer in 0..2^24-1, checked before any ioctl. */
 export function checkThinId(id: unknown, operation: string, field: string, pool = ''): number {
   if (typeof id !== 'number' || !Number.isSafeInteger(id) || id < 0 || id > MAX_THIN_ID) {
-    throw invalid(operation, field, `must be a thin device id in 0..${MAX_THIN_ID} (24-bit), got ${String(id)}`, pool)
+    throw invalid(operation, field, `must be a thin device id in 0..${MAX_THIN_ID} (24-bit), got ${show(id)}`, pool)
   }
   return id
 }
@@ -39,7 +39,7 @@ export function checkTransactionId(id: unknown, operation: string, field: string
   const ok =
     (typeof id === 'number' && Number.isSafeInteger(id) && id >= 0) ||
     (typeof id === 'bigint' && id >= 0n && id <= MAX_TRANSACTION_ID)
-  if (!ok) throw invalid(operation, field, `must be an integer in 0..2^64-1, got ${String(id)}`, pool)
+  if (!ok) throw invalid(operation, field, `must be an integer in 0..2^64-1, got ${show(id)}`, pool)
   return BigInt(id as number | bigint)
 }
 
