@@ -11,6 +11,7 @@ import { DeviceMapper, DmError, parseTable, parseTypedTable, targetType } from '
 import { address, label } from '../../ts/core/address'
 import { checkNewName, checkSectors, mangleName, printable } from '../../ts/core/validate'
 import { DeviceWatch } from '../../ts/events/watch'
+import { lastTableError, parseKmsgRecord } from '../../ts/core/kmsg'
 import type { EventPoller } from '../../ts/events/event-poller'
 
 const nowhere = (): DeviceMapper => new DeviceMapper({ controlPath: '/nonexistent/dm-control' })
@@ -113,4 +114,20 @@ t.test('numbers past 2^53 are never rounded', async (t) => {
   t.same(targetType('snapshot')!.parseStatus!('16/2048 16'), { state: 'active', allocatedSectors: 16, totalSectors: 2048, metadataSectors: 16 })
   const raid = targetType('raid')!.parseParams!('raid1 1 99999999999999999999 2 - 7:0 - 7:1')
   t.same(raid, {}, 'a raid chunk size past 2^53 is not read as 1e20')
+})
+
+t.test('kmsg records: parsed as documented, the device\'s last table error picked', async (t) => {
+  t.same(parseKmsgRecord('3,1234,5678901,-;device-mapper: table: 253:3: linear: Device lookup failed (-ENXIO)\n SUBSYSTEM=block\n'), {
+    seq: 1234, usec: 5678901, text: 'device-mapper: table: 253:3: linear: Device lookup failed (-ENXIO)',
+  })
+  t.equal(parseKmsgRecord('garbage'), undefined)
+  const records = [
+    { seq: 1, usec: 1_000, text: 'device-mapper: table: 253:3: zero: old error' },
+    { seq: 2, usec: 9_000_000, text: 'device-mapper: table: 253:4: linear: someone else' },
+    { seq: 3, usec: 9_000_100, text: 'device-mapper: table: 253:3: striped: Invalid stripe count' },
+    { seq: 4, usec: 9_000_200, text: 'device-mapper: ioctl: error adding target to table' },
+  ]
+  t.equal(lastTableError(records, 253, 3, 9_000_000), 'striped: Invalid stripe count')
+  t.equal(lastTableError(records, 253, 5, 9_000_000), undefined)
+  t.equal(lastTableError(records.slice(0, 1), 253, 3, 9_000_000), undefined, 'a line from long before the call is not ours')
 })

@@ -54,12 +54,46 @@ export class ThinPool {
 
   // ---- messages -----------------------------------------------------------------------------------------------
 
+  // A message the pool refuses is a bare EINVAL; when the device is not a thin-pool at all, say that instead.
+  async #message(text: string): Promise<string | undefined> {
+    try {
+      return await this.#dm.message(this.name, 0, text)
+    } catch (err) {
+      throw this.#notAPool(err)
+    }
+  }
+  #messageSync(text: string): string | undefined {
+    try {
+      return this.#dm.messageSync(this.name, 0, text)
+    } catch (err) {
+      throw this.#notAPool(err)
+    }
+  }
+  #notAPool(err: unknown): unknown {
+    if (!(err instanceof DmError) || err.code !== 'EINVAL') return err
+    let types: string[]
+    try {
+      types = this.#dm.tableSync(this.name).map((t) => t.type)
+    } catch {
+      return err
+    }
+    if (types[0] === 'thin-pool') return err
+    const table = types.length === 0 ? 'it has no live table' : `its live table is ${[...new Set(types)].join(', ')}`
+    return new DmError({
+      message: `thinPool ${this.name}: not a thin-pool device (${table}); the kernel refused the message with EINVAL`,
+      code: 'EINVAL',
+      operation: err.operation,
+      device: this.name,
+      cause: err,
+    })
+  }
+
   /** create_thin: a new, empty thin device `id` in the pool (activate it with a `thin` table). */
   async createThin(id: number): Promise<void> {
-    await this.#dm.message(this.name, 0, this.#createThinText(id))
+    await this.#message(this.#createThinText(id))
   }
   createThinSync(id: number): void {
-    this.#dm.messageSync(this.name, 0, this.#createThinText(id))
+    this.#messageSync(this.#createThinText(id))
   }
   #createThinText(id: number): string {
     return `create_thin ${checkThinId(id, 'createThin', 'id', this.name)}`
@@ -73,13 +107,13 @@ export class ThinPool {
   async createSnapshot(id: number, originId: number, options: SnapshotOptions = {}): Promise<void> {
     const { text, origin } = this.#snapshotPlan(id, originId, options)
     if (origin === undefined) {
-      await this.#dm.message(this.name, 0, text)
+      await this.#message(text)
       return
     }
     await this.#checkOrigin(origin, originId, await this.#dm.table(origin), await this.#dm.info(this.name))
     await this.#dm.suspend(origin)
     try {
-      await this.#dm.message(this.name, 0, text)
+      await this.#message(text)
     } catch (err) {
       try {
         await this.#dm.resume(origin)
@@ -93,13 +127,13 @@ export class ThinPool {
   createSnapshotSync(id: number, originId: number, options: SnapshotOptions = {}): void {
     const { text, origin } = this.#snapshotPlan(id, originId, options)
     if (origin === undefined) {
-      this.#dm.messageSync(this.name, 0, text)
+      this.#messageSync(text)
       return
     }
     this.#checkOrigin(origin, originId, this.#dm.tableSync(origin), this.#dm.infoSync(this.name))
     this.#dm.suspendSync(origin)
     try {
-      this.#dm.messageSync(this.name, 0, text)
+      this.#messageSync(text)
     } catch (err) {
       try {
         this.#dm.resumeSync(origin)
@@ -138,18 +172,18 @@ export class ThinPool {
 
   /** delete: removes thin device `id` and frees its blocks. EBUSY while the device is active. */
   async delete(id: number): Promise<void> {
-    await this.#dm.message(this.name, 0, `delete ${checkThinId(id, 'delete', 'id', this.name)}`)
+    await this.#message(`delete ${checkThinId(id, 'delete', 'id', this.name)}`)
   }
   deleteSync(id: number): void {
-    this.#dm.messageSync(this.name, 0, `delete ${checkThinId(id, 'delete', 'id', this.name)}`)
+    this.#messageSync(`delete ${checkThinId(id, 'delete', 'id', this.name)}`)
   }
 
   /** set_transaction_id: compare-and-set of the pool's 64-bit transaction id; EINVAL if `current` is wrong. */
   async setTransactionId(current: TransactionId, next: TransactionId): Promise<void> {
-    await this.#dm.message(this.name, 0, this.#transactionText(current, next))
+    await this.#message(this.#transactionText(current, next))
   }
   setTransactionIdSync(current: TransactionId, next: TransactionId): void {
-    this.#dm.messageSync(this.name, 0, this.#transactionText(current, next))
+    this.#messageSync(this.#transactionText(current, next))
   }
   #transactionText(current: TransactionId, next: TransactionId): string {
     const cur = checkTransactionId(current, 'setTransactionId', 'current', this.name)
@@ -159,17 +193,17 @@ export class ThinPool {
 
   /** Holds a snapshot of the metadata so thin_ls/thin_dump --metadata-snap can read it while the pool runs. */
   async reserveMetadataSnap(): Promise<void> {
-    await this.#dm.message(this.name, 0, 'reserve_metadata_snap')
+    await this.#message('reserve_metadata_snap')
   }
   reserveMetadataSnapSync(): void {
-    this.#dm.messageSync(this.name, 0, 'reserve_metadata_snap')
+    this.#messageSync('reserve_metadata_snap')
   }
 
   async releaseMetadataSnap(): Promise<void> {
-    await this.#dm.message(this.name, 0, 'release_metadata_snap')
+    await this.#message('release_metadata_snap')
   }
   releaseMetadataSnapSync(): void {
-    this.#dm.messageSync(this.name, 0, 'release_metadata_snap')
+    this.#messageSync('release_metadata_snap')
   }
 
   // ---- status ---------------------------------------------------------------------------------------------------
