@@ -1,10 +1,9 @@
 // The devices every trial works against, made once per run inside the guest (by devmapper, untimed): a thin
 // pool on two sparse loop files with an active thin origin, a zero device to query, a loop device for linear
 // tables, and on demand 1,000 filler devices. Trials get them through BENCH_* environment variables.
-import { execFileSync } from 'node:child_process'
 import { closeSync, mkdtempSync, openSync, rmSync, truncateSync, writeFileSync, writeSync } from 'node:fs'
 import { join } from 'node:path'
-import { DeviceMapper } from '../ts'
+import { DeviceMapper, loop, type LoopInfo } from '../ts'
 import { FILL_COUNT } from './workloads'
 
 export interface Fixture {
@@ -27,14 +26,6 @@ interface Made extends Fixture {
 const MiB = 2048 // sectors
 const FILL_PREFIX = 'bench-fill-'
 
-function losetup(file: string): string {
-  return execFileSync('losetup', ['--find', '--show', file], { encoding: 'utf8' }).trim()
-}
-
-function loopMajorMinor(loop: string): string {
-  return execFileSync('lsblk', ['-dno', 'MAJ:MIN', loop], { encoding: 'utf8' }).trim()
-}
-
 function sparse(path: string, bytes: number, zeroFirstBlock = false): void {
   writeFileSync(path, zeroFirstBlock ? Buffer.alloc(4096) : '')
   truncateSync(path, bytes)
@@ -45,8 +36,8 @@ export function setUp(dm: DeviceMapper): Made {
   sparse(join(dir, 'meta.img'), 16 * 1024 * 1024, true) // a zeroed first block means "empty metadata"
   sparse(join(dir, 'data.img'), 256 * 1024 * 1024)
   sparse(join(dir, 'linear.img'), 16 * 1024 * 1024)
-  const loops = ['meta.img', 'data.img', 'linear.img'].map((f) => losetup(join(dir, f)))
-  const pool = dm.createSync('bench-pool', `0 ${256 * MiB} thin-pool ${loops[0]} ${loops[1]} 128 16`)
+  const loops: LoopInfo[] = ['meta.img', 'data.img', 'linear.img'].map((f) => loop.attachSync(join(dir, f)))
+  const pool = dm.createSync('bench-pool', `0 ${256 * MiB} thin-pool ${loops[0].path} ${loops[1].path} 128 16`)
   const poolDev = `${pool.major}:${pool.minor}`
   dm.messageSync('bench-pool', 0, 'create_thin 0')
   const origin = dm.createSync('bench-origin', `0 ${1024 * MiB} thin ${poolDev} 0`)
@@ -55,7 +46,7 @@ export function setUp(dm: DeviceMapper): Made {
   writeSync(fd, Buffer.alloc(4 * 1024 * 1024, 'bench'), 0, 4 * 1024 * 1024, 0)
   closeSync(fd)
   dm.createSync('bench-one', '0 2048 zero')
-  return { pool: 'bench-pool', poolDev, loopDev: loopMajorMinor(loops[2]), origin: 'bench-origin', one: 'bench-one', dir, loops }
+  return { pool: 'bench-pool', poolDev, loopDev: `${loops[2].major}:${loops[2].minor}`, origin: 'bench-origin', one: 'bench-one', dir, loops: loops.map((l) => l.path) }
 }
 
 export function toEnv(fx: Fixture): Record<string, string> {
@@ -106,6 +97,6 @@ export function tearDown(dm: DeviceMapper, fx: Made): void {
   reset(dm, fx)
   unfill(dm)
   for (const n of [fx.one, fx.origin, fx.pool]) removeQuietly(dm, n)
-  for (const l of fx.loops) execFileSync('losetup', ['-d', l])
+  for (const l of fx.loops) loop.detachSync(l)
   rmSync(fx.dir, { recursive: true, force: true })
 }

@@ -1,16 +1,11 @@
 // The demo (`npm run demo` runs it inside the sandbox kernel): a thin pool on two sparse loop files, a thin
 // volume, a write, a snapshot, their info and status, and a teardown that leaves nothing behind.
-import { execFileSync } from 'node:child_process'
 import { mkdtempSync, openSync, readSync, rmSync, closeSync, truncateSync, writeFileSync, writeSync } from 'node:fs'
 import { join } from 'node:path'
-import { DeviceMapper, thin, thinPool, type DeviceInfo } from '../ts'
+import { DeviceMapper, loop, thin, thinPool, type DeviceInfo } from '../ts'
 
 const dm = new DeviceMapper()
 const MiB = 2048 // sectors
-
-function losetup(file: string): string {
-  return execFileSync('losetup', ['--find', '--show', file], { encoding: 'utf8' }).trim()
-}
 
 function show(title: string, info: DeviceInfo, status: Record<string, unknown>[]): void {
   const state = info.suspended ? 'suspended' : 'active'
@@ -36,7 +31,7 @@ async function main(): Promise<void> {
     truncateSync(meta, 16 * 1024 * 1024)
     writeFileSync(data, '')
     truncateSync(data, 256 * 1024 * 1024)
-    loops.push(losetup(meta), losetup(data))
+    for (const f of [meta, data]) loops.push((await loop.attach(f)).path) // LOOP_CTL_GET_FREE + LOOP_CONFIGURE
     console.log(`loop devices: ${loops.join(', ')} (sparse files in ${dir})`)
 
     // 2. The pool: 64 KiB blocks (128 sectors), low water mark 16 blocks.
@@ -74,7 +69,7 @@ async function main(): Promise<void> {
   } finally {
     // Teardown: thin devices first, the pool last, then the loop devices and files.
     for (const n of made.reverse()) await dm.remove(n)
-    for (const l of loops) execFileSync('losetup', ['-d', l])
+    for (const l of loops) await loop.detach(l)
     rmSync(dir, { recursive: true, force: true })
     const left = (await dm.list()).filter((d) => d.name.startsWith('demo-'))
     console.log(`\nteardown: ${left.length === 0 ? 'no devices left' : `LEFT BEHIND: ${left.map((d) => d.name).join(', ')}`}`)

@@ -12,6 +12,7 @@
 #include <napi.h>
 
 #include "convert.h"
+#include "loop.h"
 #include "poll.h"
 #include "request.h"
 #include "udev.h"
@@ -225,6 +226,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   }
   exports.Set("commands", commands);
   exports.Set("udev", UdevExports(env));
+  exports.Set("loop", LoopExports(env));
   return exports;
 }
 

@@ -1,10 +1,10 @@
 // Shared by the kernel tests: a unique device-name prefix per test file, a sweep that removes every device
 // with that prefix (looping until none is left, also after failures), dmsetup for checks from the other side,
-// and loop devices on sparse files in the guest's tmpfs.
+// and loop devices (devmapper's `loop`) on sparse files in the guest's tmpfs.
 import { execFileSync } from 'node:child_process'
 import { existsSync, mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { DeviceMapper } from '../../ts'
+import { DeviceMapper, loop } from '../../ts'
 
 if (process.env.DEVMAPPER_SANDBOX !== '1' && process.env.DEVMAPPER_TEST_ON_HOST !== '1') {
   // Kernel tests create and remove devices: never on a host that did not opt in.
@@ -15,7 +15,7 @@ export const dm = new DeviceMapper()
 export const prefix = `dmt${process.pid}-`
 export const name = (s: string): string => `${prefix}${s}`
 
-const loops: string[] = []
+const loopFiles: string[] = []
 let scratch: string | undefined
 
 /** Runs a command and returns its stdout; throws with stderr on failure. */
@@ -30,11 +30,11 @@ export function dmsetup(...args: string[]): string {
 /** A loop device over a new sparse file of `mib` MiB; detached by sweep(). */
 export function loopDevice(mib: number): { path: string; file: string; sectors: number } {
   scratch ??= mkdtempSync('/tmp/devmapper-test-')
-  const file = join(scratch, `loop${loops.length}.img`)
+  const file = join(scratch, `loop${loopFiles.length}.img`)
   writeFileSync(file, '')
   truncateSync(file, mib * 1024 * 1024)
-  const path = sh('losetup', ['--find', '--show', file]).trim()
-  loops.push(path)
+  loopFiles.push(file)
+  const { path } = loop.attachSync(file)
   return { path, file, sectors: mib * 2048 }
 }
 
@@ -70,9 +70,10 @@ export function sweep(): void {
       }
     }
   }
-  for (const l of loops.splice(0)) {
+  // By backing file, not by number: a number we detached may already serve someone else.
+  for (const file of loopFiles.splice(0)) {
     try {
-      sh('losetup', ['-d', l])
+      for (const l of loop.findSync(file)) loop.detachSync(l.path)
     } catch {
       // already gone
     }

@@ -5,8 +5,8 @@ import { spawnSync } from 'node:child_process'
 import { readdirSync, truncateSync } from 'node:fs'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { t } from 'tap'
-import type { DeviceEvent, ThinPool } from '../../ts'
-import { devPath, dm, loopDevice, name, sh, sweep, writeDevice } from './helpers'
+import { loop, type DeviceEvent, type ThinPool } from '../../ts'
+import { devPath, dm, loopDevice, name, sweep, writeDevice } from './helpers'
 
 t.teardown(sweep)
 
@@ -63,7 +63,7 @@ t.test('a pool crossing its low water mark raises a watch event and wakes waitEv
   const free = st.totalDataBlocks - st.usedDataBlocks
   t.ok(free <= lowWater, `free blocks ${free} <= low water mark ${lowWater}`)
   truncateSync(data.file, 64 * MiB)
-  sh('losetup', ['-c', data.path])
+  loop.resizeSync(data.path)
   await p.growData(64 * 2048)
   const grown = await activeStatus(p)
   t.equal(grown.totalDataBlocks, 1024)
@@ -96,7 +96,7 @@ t.test('a pool running out of data space raises an event; the pool leaves out_of
   t.equal(st.noSpacePolicy, 'error')
 
   truncateSync(data.file, 16 * MiB)
-  sh('losetup', ['-c', data.path])
+  loop.resizeSync(data.path)
   await p.growData(16 * 2048)
   t.equal((await activeStatus(p)).mode, 'rw', 'back to rw after growing')
   writeDevice(devPath(thin), 0, Buffer.alloc(6 * MiB, 3))

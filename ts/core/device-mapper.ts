@@ -1,40 +1,39 @@
-// The core facade: one method per device-mapper operation, each with a synchronous twin (`...Sync`).
-// Every request is validated here before the native layer sends it; kernel failures arrive as DmError.
-import { address, label } from './address'
-import { toInfo, toList, toVersion } from './decode'
-import { DmError, invalid, withCleanupError } from './errors'
-import { Flags } from './flags'
-import { native, type BatchRequest, type BatchResult, type NativeControl, type NativeReply, type NativeRequest } from './native'
-import { nodePath } from './nodes'
-import { holders } from './sysfs'
-import { fromKernel, secureDataFlag, toNativeTargets, toRawTargets, type RawTarget, type TableInput } from './table'
-import type { CreateOptions, DeviceInfo, DeviceMapperOptions, DeviceRef, Geometry, ListedDevice, RemoveOptions, SuspendOptions, Version } from './types'
+// The core facade: one method per device-mapper operation, each with a synchronous twin (`...Sync`). Each pair
+// drives one operation (./lifecycle.ts, ./queries.ts) through the Runner (./runner.ts), which owns udev cookies
+// and /dev/mapper nodes. Every request is validated before the native layer sends it; kernel failures arrive
+// as DmError.
+import { invalid } from './errors'
+import { createOp, clearOp, loadOp, removeOp, renameOp, resumeOp, setUuidOp, suspendOp, type RemovePolicy } from './lifecycle'
+import { native, type NativeControl } from './native'
+import type { Operation } from './operation'
+import {
+  depsOp, infoOp, listOp, messageOp, setGeometryOp, statusOp, tableOp, targetVersionOp, targetVersionsOp, versionOp,
+  waitEventOp, type Target,
+} from './queries'
+import { Runner } from './runner'
+import type { TableInput } from './table'
+import type {
+  CreateOptions, DeviceInfo, DeviceMapperOptions, DeviceRef, Geometry, ListedDevice, RemoveOptions, SuspendOptions, Version,
+} from './types'
 import { UdevSync, type UdevCallOptions } from './udev'
-import { checkName, checkParams, checkSectors, checkUint, checkUuid } from './validate'
-
-type Target = RawTarget & Record<string, unknown>
-
-const cmd = native.commands
-const MAX_BACKOFF_MS = 500
-
-function sleepSync(ms: number): void {
-  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms)
-}
+import { checkUint } from './validate'
 
 export class DeviceMapper {
   readonly #control: NativeControl
-  readonly #removeRetries: number
-  readonly #removeDelay: number
+  readonly #runner: Runner
+  readonly #remove: RemovePolicy
   /** the control device this instance opens */
   readonly controlPath: string
-  readonly #udev: UdevSync
 
   constructor(options: DeviceMapperOptions = {}) {
-    this.#control = new native.Control(options.controlPath ?? '/dev/mapper/control')
-    this.#removeRetries = checkUint(options.removeRetries ?? 10, 'DeviceMapper', 'removeRetries', 1000)
-    this.#removeDelay = checkUint(options.removeRetryDelayMs ?? 10, 'DeviceMapper', 'removeRetryDelayMs', 60_000)
+    if (options === null || typeof options !== 'object') throw invalid('DeviceMapper', 'options', 'must be an object')
     this.controlPath = options.controlPath ?? '/dev/mapper/control'
-    this.#udev = new UdevSync(options.udev, options.udevTimeoutMs)
+    this.#control = options.control ?? new native.Control(this.controlPath)
+    this.#remove = {
+      retries: checkUint(options.removeRetries ?? 10, 'DeviceMapper', 'removeRetries', 1000),
+      delayMs: checkUint(options.removeRetryDelayMs ?? 10, 'DeviceMapper', 'removeRetryDelayMs', 60_000),
+    }
+    this.#runner = new Runner(this.#control, new UdevSync(options.udev, options.udevTimeoutMs))
   }
 
   /** Closes the control fd; a later call reopens it. Calls in flight finish on the old fd. */
@@ -42,16 +41,26 @@ export class DeviceMapper {
     this.#control.close()
   }
 
-  // ---- versions -------------------------------------------------------------------------------------------
+  /**
+   * Drives a multi-step operation (a generator of steps, see core/operation.ts) on this instance's control fd.
+   * Higher wings (thin pools, volumes) compose their operations from the ones here and run them with this.
+   */
+  run<T>(op: Operation<T>): Promise<T> {
+    return this.#runner.run(op)
+  }
+  runSync<T>(op: Operation<T>): T {
+    return this.#runner.runSync(op)
+  }
+
+  // Queries that never sleep in the kernel run inline in their promise form: a thread-pool hop costs ~10x the
+  // ioctl itself (benchmarks/README.md), so the promise settles from the synchronous ioctl.
 
   /** The kernel's ioctl interface version. */
-  // Queries that never sleep in the kernel run inline: a thread-pool hop costs ~10x the ioctl itself
-  // (benchmarks/README.md), so the promise form calls the sync ioctl and settles at once.
   async version(): Promise<Version> {
     return this.versionSync()
   }
   versionSync(): Version {
-    return toVersion(this.#control.versionSync().version)
+    return this.runSync(versionOp())
   }
 
   /** The target types the kernel has registered (loaded modules). */
@@ -59,241 +68,99 @@ export class DeviceMapper {
     return this.targetVersionsSync()
   }
   targetVersionsSync(): { name: string; version: [number, number, number] }[] {
-    return this.#control.listVersionsSync().versions ?? []
+    return this.runSync(targetVersionsOp())
   }
 
   /** One target type's version; the kernel loads its module on demand (GET_TARGET_VERSION, 4.41+). */
-  async targetVersion(type: string): Promise<[number, number, number]> {
-    return (await this.#control.getTargetVersion({ name: this.#targetName(type) })).versions![0].version
+  targetVersion(type: string): Promise<[number, number, number]> {
+    return this.run(targetVersionOp(type))
   }
   targetVersionSync(type: string): [number, number, number] {
-    return this.#control.getTargetVersionSync({ name: this.#targetName(type) }).versions![0].version
+    return this.runSync(targetVersionOp(type))
   }
-
-  #targetName(type: string): string {
-    if (typeof type !== 'string' || type.length === 0 || type.length > 15 || /[\s/]/.test(type)) {
-      throw invalid('targetVersion', 'type', `must be a target type name (1..15 characters), got '${String(type)}'`)
-    }
-    return type
-  }
-
-  // ---- create, load, resume, suspend ------------------------------------------------------------------------
 
   /**
    * DEV_CREATE + TABLE_LOAD + resume, sent in one native call. If the load or the resume fails, the device is
    * removed again and the kernel's error is thrown: no half-made device is left behind.
    */
-  async create(name: string, table: TableInput, options: CreateOptions = {}): Promise<DeviceInfo> {
-    const plan = this.#createPlan(name, table, options)
-    const t = this.#udev.begin('create', name, options.udevFlags, { node: 'add' })
-    plan[2].eventNr = t.eventNr
-    const results = await this.#udev.run(t, () => this.#control.batch(plan), (r) => r[2])
-    const failed = this.#createFailure(results)
-    if (failed === undefined) return toInfo(results[2] as NativeReply)
-    if (failed.index > 0) {
-      try {
-        await this.remove(name)
-      } catch (cleanup) {
-        throw withCleanupError(failed.error, cleanup, 'removing the half-made device')
-      }
-    }
-    throw failed.error
+  create(name: string, table: TableInput, options: CreateOptions = {}): Promise<DeviceInfo> {
+    return this.run(createOp(name, table, options, this.#remove))
   }
   createSync(name: string, table: TableInput, options: CreateOptions = {}): DeviceInfo {
-    const plan = this.#createPlan(name, table, options)
-    const t = this.#udev.begin('create', name, options.udevFlags, { node: 'add' })
-    plan[2].eventNr = t.eventNr
-    const results = this.#udev.runSync(t, () => this.#control.batchSync(plan), (r) => r[2])
-    const failed = this.#createFailure(results)
-    if (failed === undefined) return toInfo(results[2] as NativeReply)
-    if (failed.index > 0) {
-      try {
-        this.removeSync(name)
-      } catch (cleanup) {
-        throw withCleanupError(failed.error, cleanup, 'removing the half-made device')
-      }
-    }
-    throw failed.error
-  }
-
-  #createPlan(name: string, table: TableInput, options: CreateOptions): BatchRequest[] {
-    const op = 'create'
-    checkName(name, op)
-    if (options === null || typeof options !== 'object') throw invalid(op, 'options', 'must be an object', name)
-    const uuid = options.uuid === undefined ? undefined : checkUuid(options.uuid, op, name)
-    const raw = toRawTargets(table, op, name)
-    const targets = toNativeTargets(raw)
-    const ro = options.readOnly ? Flags.READONLY : 0
-    return [
-      { cmd: cmd.devCreate.nr, name, uuid, flags: ro },
-      { cmd: cmd.tableLoad.nr, name, targets, flags: ro | secureDataFlag(raw) },
-      { cmd: cmd.devSuspend.nr, name },
-    ]
-  }
-
-  #createFailure(results: BatchResult): { index: number; error: DmError } | undefined {
-    const index = results.findIndex((r) => 'error' in r)
-    if (index < 0) return undefined
-    return { index, error: (results[index] as { error: DmError }).error }
+    return this.runSync(createOp(name, table, options, this.#remove))
   }
 
   /** Loads a table into the device's inactive slot; `resume` makes it live. */
-  async load(device: DeviceRef, table: TableInput, options: { readOnly?: boolean } = {}): Promise<DeviceInfo> {
-    return toInfo(await this.#control.tableLoad(this.#loadRequest(device, table, options)))
+  load(device: DeviceRef, table: TableInput, options: { readOnly?: boolean } = {}): Promise<DeviceInfo> {
+    return this.run(loadOp(device, table, options))
   }
   loadSync(device: DeviceRef, table: TableInput, options: { readOnly?: boolean } = {}): DeviceInfo {
-    return toInfo(this.#control.tableLoadSync(this.#loadRequest(device, table, options)))
-  }
-
-  #loadRequest(device: DeviceRef, table: TableInput, options: { readOnly?: boolean }): NativeRequest {
-    const req = address(device, 'load')
-    const raw = toRawTargets(table, 'load', label(req))
-    return { ...req, targets: toNativeTargets(raw), flags: (options.readOnly ? Flags.READONLY : 0) | secureDataFlag(raw) }
+    return this.runSync(loadOp(device, table, options))
   }
 
   /** Drops the inactive table. */
-  async clear(device: DeviceRef): Promise<DeviceInfo> {
-    return toInfo(await this.#control.tableClear(address(device, 'clear')))
+  clear(device: DeviceRef): Promise<DeviceInfo> {
+    return this.run(clearOp(device))
   }
   clearSync(device: DeviceRef): DeviceInfo {
-    return toInfo(this.#control.tableClearSync(address(device, 'clear')))
+    return this.runSync(clearOp(device))
   }
 
   /** Resumes the device, swapping in the inactive table if one is loaded. */
-  async resume(device: DeviceRef, options: UdevCallOptions = {}): Promise<DeviceInfo> {
-    const req = address(device, 'resume')
-    const t = this.#udev.begin('resume', label(req), options.udevFlags, { node: 'add' })
-    return toInfo(await this.#udev.run(t, () => this.#control.devSuspend({ ...req, eventNr: t.eventNr })))
+  resume(device: DeviceRef, options: UdevCallOptions = {}): Promise<DeviceInfo> {
+    return this.run(resumeOp(device, options))
   }
   resumeSync(device: DeviceRef, options: UdevCallOptions = {}): DeviceInfo {
-    const req = address(device, 'resume')
-    const t = this.#udev.begin('resume', label(req), options.udevFlags, { node: 'add' })
-    return toInfo(this.#udev.runSync(t, () => this.#control.devSuspendSync({ ...req, eventNr: t.eventNr })))
+    return this.runSync(resumeOp(device, options))
   }
 
-  async suspend(device: DeviceRef, options: SuspendOptions = {}): Promise<DeviceInfo> {
-    return toInfo(await this.#control.devSuspend(this.#suspendRequest(device, options)))
+  suspend(device: DeviceRef, options: SuspendOptions = {}): Promise<DeviceInfo> {
+    return this.run(suspendOp(device, options))
   }
   suspendSync(device: DeviceRef, options: SuspendOptions = {}): DeviceInfo {
-    return toInfo(this.#control.devSuspendSync(this.#suspendRequest(device, options)))
+    return this.runSync(suspendOp(device, options))
   }
-
-  #suspendRequest(device: DeviceRef, options: SuspendOptions): NativeRequest {
-    const flags =
-      Flags.SUSPEND | (options.noFlush ? Flags.NOFLUSH : 0) | (options.skipLockfs ? Flags.SKIP_LOCKFS : 0)
-    return { ...address(device, 'suspend'), flags }
-  }
-
-  // ---- remove, rename -----------------------------------------------------------------------------------------
 
   /**
    * Removes the device. EBUSY (open, or briefly held by a udev probe) is retried with exponential backoff;
    * `deferred` asks the kernel to remove it at last close instead.
    */
-  async remove(device: DeviceRef, options: RemoveOptions = {}): Promise<void> {
-    const { req, retries } = this.#removeRequest(device, options)
-    for (let attempt = 0; ; attempt++) {
-      try {
-        const t = this.#udev.begin('remove', label(req), options.udevFlags, { node: 'remove' })
-        await this.#udev.run(t, () => this.#control.devRemove({ ...req, eventNr: t.eventNr }))
-        return
-      } catch (err) {
-        if (!this.#retryRemove(err, attempt, retries)) throw this.#removeError(err, req)
-        await new Promise((r) => setTimeout(r, this.#backoff(attempt)))
-      }
-    }
+  remove(device: DeviceRef, options: RemoveOptions = {}): Promise<void> {
+    return this.run(removeOp(device, options, this.#remove))
   }
   removeSync(device: DeviceRef, options: RemoveOptions = {}): void {
-    const { req, retries } = this.#removeRequest(device, options)
-    for (let attempt = 0; ; attempt++) {
-      try {
-        const t = this.#udev.begin('remove', label(req), options.udevFlags, { node: 'remove' })
-        this.#udev.runSync(t, () => this.#control.devRemoveSync({ ...req, eventNr: t.eventNr }))
-        return
-      } catch (err) {
-        if (!this.#retryRemove(err, attempt, retries)) throw this.#removeError(err, req)
-        sleepSync(this.#backoff(attempt))
-      }
-    }
-  }
-
-  #removeRequest(device: DeviceRef, options: RemoveOptions) {
-    const req = address(device, 'remove')
-    const retries = checkUint(options.retries ?? this.#removeRetries, 'remove', 'retries', 1000, label(req))
-    return { req: { ...req, flags: options.deferred ? Flags.DEFERRED_REMOVE : 0 }, retries }
-  }
-
-  #retryRemove(err: unknown, attempt: number, retries: number): boolean {
-    return err instanceof DmError && err.code === 'EBUSY' && attempt < retries
-  }
-
-  #backoff(attempt: number): number {
-    return Math.min(this.#removeDelay * 2 ** attempt, MAX_BACKOFF_MS)
-  }
-
-  /** EBUSY is the top complaint about removal: say who holds the device. */
-  #removeError(err: unknown, req: NativeRequest): unknown {
-    if (!(err instanceof DmError) || err.code !== 'EBUSY') return err
-    try {
-      const info = this.#control.devStatusSync(req)
-      const held = holders(info.minor)
-      err.message += ` (open count ${info.openCount}${held.length ? `, held by ${held.join(', ')}` : ''})`
-    } catch {
-      // the device went away meanwhile; the original error stands
-    }
-    return err
+    this.runSync(removeOp(device, options, this.#remove))
   }
 
   /** Renames the device. */
-  async rename(device: DeviceRef, newName: string, options: UdevCallOptions = {}): Promise<DeviceInfo> {
-    const req = this.#renameRequest(device, newName)
-    const t = this.#udev.begin('rename', label(req), options.udevFlags, { node: 'rename', from: typeof req.name === 'string' ? req.name : undefined, to: req.data! })
-    // The kernel's reply names the device as addressed; the node to open is already the new one.
-    return { ...toInfo(await this.#udev.run(t, () => this.#control.devRename({ ...req, eventNr: t.eventNr }))), path: nodePath(req.data!) }
+  rename(device: DeviceRef, newName: string, options: UdevCallOptions = {}): Promise<DeviceInfo> {
+    return this.run(renameOp(device, newName, options))
   }
   renameSync(device: DeviceRef, newName: string, options: UdevCallOptions = {}): DeviceInfo {
-    const req = this.#renameRequest(device, newName)
-    const t = this.#udev.begin('rename', label(req), options.udevFlags, { node: 'rename', from: typeof req.name === 'string' ? req.name : undefined, to: req.data! })
-    return { ...toInfo(this.#udev.runSync(t, () => this.#control.devRenameSync({ ...req, eventNr: t.eventNr }))), path: nodePath(req.data!) }
-  }
-
-  #renameRequest(device: DeviceRef, newName: string): NativeRequest {
-    const req = address(device, 'rename')
-    return { ...req, data: checkName(newName, 'rename', 'newName') }
+    return this.runSync(renameOp(device, newName, options))
   }
 
   /** Sets the uuid of a device that has none (the kernel allows it once). */
-  async setUuid(device: DeviceRef, uuid: string): Promise<DeviceInfo> {
-    return toInfo(await this.#control.devRename(this.#setUuidRequest(device, uuid)))
+  setUuid(device: DeviceRef, uuid: string): Promise<DeviceInfo> {
+    return this.run(setUuidOp(device, uuid))
   }
   setUuidSync(device: DeviceRef, uuid: string): DeviceInfo {
-    return toInfo(this.#control.devRenameSync(this.#setUuidRequest(device, uuid)))
-  }
-
-  #setUuidRequest(device: DeviceRef, uuid: string): NativeRequest {
-    const req = address(device, 'setUuid')
-    return { ...req, flags: Flags.UUID, data: checkUuid(uuid, 'setUuid', label(req)) }
+    return this.runSync(setUuidOp(device, uuid))
   }
 
   /** Removes every device-mapper device on the system that is not open. Meant for test sandboxes. */
-  async removeAll(): Promise<void> {
-    const before = (await this.list()).map((d) => d.name)
-    await this.#control.removeAll()
-    this.#udev.removedAll(before, (await this.list()).map((d) => d.name))
+  removeAll(): Promise<void> {
+    return this.#runner.removeAll()
   }
   removeAllSync(): void {
-    const before = this.listSync().map((d) => d.name)
-    this.#control.removeAllSync()
-    this.#udev.removedAll(before, this.listSync().map((d) => d.name))
+    this.#runner.removeAllSync()
   }
-
-  // ---- queries ----------------------------------------------------------------------------------------------
 
   async info(device: DeviceRef): Promise<DeviceInfo> {
     return this.infoSync(device)
   }
   infoSync(device: DeviceRef): DeviceInfo {
-    return toInfo(this.#control.devStatusSync(address(device, 'info')))
+    return this.runSync(infoOp(device))
   }
 
   /** Every device-mapper device, with uuid and event counter where the kernel reports them. */
@@ -301,7 +168,7 @@ export class DeviceMapper {
     return this.listSync()
   }
   listSync(): ListedDevice[] {
-    return toList(this.#control.listDevicesSync({ flags: Flags.UUID }))
+    return this.runSync(listOp())
   }
 
   /** The active (or inactive) table, typed where the target type is known. */
@@ -309,30 +176,16 @@ export class DeviceMapper {
     return this.tableSync(device, options)
   }
   tableSync(device: DeviceRef, options: { inactive?: boolean } = {}): Target[] {
-    const r = this.#control.tableStatusSync(this.#tableRequest(device, options))
-    return (r.targets ?? []).map((t) => fromKernel(t, 'table'))
-  }
-
-  #tableRequest(device: DeviceRef, options: { inactive?: boolean }): NativeRequest {
-    // SECURE_DATA: a crypt table carries its key; the kernel then wipes its copy of the reply
-    const flags = Flags.STATUS_TABLE | Flags.SECURE_DATA | (options.inactive ? Flags.QUERY_INACTIVE_TABLE : 0)
-    return { ...address(device, 'table'), flags }
+    return this.runSync(tableOp(device, options))
   }
 
   /** Per-target status, typed where the target type is known. `noFlush` keeps a thin-pool from committing. */
   async status(device: DeviceRef, options: { noFlush?: boolean } = {}): Promise<Target[]> {
     // Without NOFLUSH a thin-pool commits its metadata (I/O) before answering: that one goes off-thread.
-    const req = this.#statusRequest(device, options)
-    const r = options.noFlush ? this.#control.tableStatusSync(req) : await this.#control.tableStatus(req)
-    return (r.targets ?? []).map((t) => fromKernel(t, 'status'))
+    return options?.noFlush ? this.runSync(statusOp(device, options)) : this.run(statusOp(device, options))
   }
   statusSync(device: DeviceRef, options: { noFlush?: boolean } = {}): Target[] {
-    const r = this.#control.tableStatusSync(this.#statusRequest(device, options))
-    return (r.targets ?? []).map((t) => fromKernel(t, 'status'))
-  }
-
-  #statusRequest(device: DeviceRef, options: { noFlush?: boolean }): NativeRequest {
-    return { ...address(device, 'status'), flags: options.noFlush ? Flags.NOFLUSH : 0 }
+    return this.runSync(statusOp(device, options))
   }
 
   /** The devices the active table maps onto. */
@@ -340,34 +193,20 @@ export class DeviceMapper {
     return this.depsSync(device)
   }
   depsSync(device: DeviceRef): { major: number; minor: number }[] {
-    return this.#control.tableDepsSync(address(device, 'deps')).deps ?? []
+    return this.runSync(depsOp(device))
   }
-
-  // ---- messages, events, geometry ---------------------------------------------------------------------------
 
   /** Sends a target message (thin-pool: sector 0); resolves to the target's reply, or undefined if none. */
-  async message(device: DeviceRef, sector: number, text: string): Promise<string | undefined> {
-    return (await this.#control.targetMsg(this.#messageRequest(device, sector, text))).data
+  message(device: DeviceRef, sector: number, text: string): Promise<string | undefined> {
+    return this.run(messageOp(device, sector, text))
   }
   messageSync(device: DeviceRef, sector: number, text: string): string | undefined {
-    return this.#control.targetMsgSync(this.#messageRequest(device, sector, text)).data
-  }
-
-  #messageRequest(device: DeviceRef, sector: number, text: string): NativeRequest {
-    const req = address(device, 'message')
-    const dev = label(req)
-    checkSectors(sector, 'message', 'sector', dev)
-    checkParams(text, 'message', 'text', dev)
-    if (text.trim() === '') throw invalid('message', 'text', 'must not be empty', dev)
-    // crypt's `key set <key>` carries a key: have the kernel wipe its copy
-    return { ...req, sector, data: text, flags: /^\s*key\s/.test(text) ? Flags.SECURE_DATA : 0 }
+    return this.runSync(messageOp(device, sector, text))
   }
 
   /** Blocks until the device's event counter moves past `eventNr` (default: its value now): DM_DEV_WAIT. */
   waitEventSync(device: DeviceRef, eventNr?: number): DeviceInfo {
-    const req = address(device, 'waitEvent')
-    const last = eventNr ?? this.#control.devStatusSync(req).eventNr
-    return toInfo(this.#control.devWaitSync({ ...req, eventNr: checkUint(last, 'waitEvent', 'eventNr', 0xffffffff, label(req)) }))
+    return this.runSync(waitEventOp(device, eventNr))
   }
 
   /** Arms the control fd so that poll() on it reports the next device event (DEV_ARM_POLL, 4.37+). */
@@ -383,21 +222,10 @@ export class DeviceMapper {
     return this.#control.fd()
   }
 
-  async setGeometry(device: DeviceRef, geometry: Geometry): Promise<DeviceInfo> {
-    return toInfo(await this.#control.devSetGeometry(this.#geometryRequest(device, geometry)))
+  setGeometry(device: DeviceRef, geometry: Geometry): Promise<DeviceInfo> {
+    return this.run(setGeometryOp(device, geometry))
   }
   setGeometrySync(device: DeviceRef, geometry: Geometry): DeviceInfo {
-    return toInfo(this.#control.devSetGeometrySync(this.#geometryRequest(device, geometry)))
-  }
-
-  #geometryRequest(device: DeviceRef, g: Geometry): NativeRequest {
-    const req = address(device, 'setGeometry')
-    const dev = label(req)
-    if (g === null || typeof g !== 'object') throw invalid('setGeometry', 'geometry', 'must be an object', dev)
-    const c = checkUint(g.cylinders, 'setGeometry', 'cylinders', 0xffff, dev)
-    const h = checkUint(g.heads, 'setGeometry', 'heads', 0xff, dev)
-    const s = checkUint(g.sectors, 'setGeometry', 'sectors', 0xff, dev)
-    const start = checkSectors(g.start, 'setGeometry', 'start', dev)
-    return { ...req, data: `${c} ${h} ${s} ${start}` }
+    return this.runSync(setGeometryOp(device, geometry))
   }
 }

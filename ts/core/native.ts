@@ -84,10 +84,56 @@ export interface NativePoller {
   close(): void
 }
 
+/** What LOOP_CONFIGURE / LOOP_SET_STATUS64 set: byte offsets, LO_FLAGS_* bits, the name cut to 63 bytes. */
+export interface NativeLoopConfig {
+  offset: number
+  sizeLimit: number
+  flags: number
+  /** LOOP_CONFIGURE only; 0 keeps the default */
+  blockSize?: number
+  fileName: string
+}
+
+/** LOOP_GET_STATUS64's loop_info64; device numbers in the kernel's huge_encode_dev form. */
+export interface NativeLoopStatus {
+  errno: 0
+  device: bigint
+  inode: bigint
+  rdevice: bigint
+  offset: number
+  sizeLimit: number
+  number: number
+  flags: number
+  fileName: string
+}
+
+/** The loop-device ioctls (native/loop.cc) on fds opened by TypeScript; failures come back as errno numbers. */
+export interface NativeLoop {
+  getFree(controlFd: number): Promise<{ errno: number; number?: number }>
+  getFreeSync(controlFd: number): { errno: number; number?: number }
+  configure(fd: number, fileFd: number, config: NativeLoopConfig): Promise<number>
+  configureSync(fd: number, fileFd: number, config: NativeLoopConfig): number
+  setFd(fd: number, fileFd: number): Promise<number>
+  setFdSync(fd: number, fileFd: number): number
+  setStatus(fd: number, status: NativeLoopConfig): Promise<number>
+  setStatusSync(fd: number, status: NativeLoopConfig): number
+  getStatus(fd: number): Promise<NativeLoopStatus | { errno: number }>
+  getStatusSync(fd: number): NativeLoopStatus | { errno: number }
+  clrFd(fd: number): Promise<number>
+  clrFdSync(fd: number): number
+  setCapacity(fd: number): Promise<number>
+  setCapacitySync(fd: number): number
+  setDirectIo(fd: number, on: boolean): Promise<number>
+  setDirectIoSync(fd: number, on: boolean): number
+  setBlockSize(fd: number, bytes: number): Promise<number>
+  setBlockSizeSync(fd: number, bytes: number): number
+}
+
 export interface NativeAddon {
   Control: new (path?: string) => NativeControl
   Poller: new (fd: number, onReadable: (errno: number, events: number) => void) => NativePoller
   udev: NativeUdev
+  loop: NativeLoop
   setErrorClass(cls: typeof DmError): void
   commands: Record<Command, { nr: number; name: string; minVersion: [number, number, number] }>
 }

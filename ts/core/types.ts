@@ -1,4 +1,5 @@
 // The facade's public request and reply shapes.
+import type { NativeControl } from './native'
 import type { UdevCallOptions, UdevMode } from './udev'
 
 /**
@@ -72,6 +73,11 @@ export interface Geometry {
 export interface DeviceMapperOptions {
   /** the control device (default /dev/mapper/control) */
   controlPath?: string
+  /**
+   * A stand-in for the native control object (the binding seam): tests of rollback, retry and udev ordering
+   * pass a fake here (test/fakes/control.ts). Default: the addon's Control on `controlPath`.
+   */
+  control?: NativeControl
   /** EBUSY retries on remove (default 10) */
   removeRetries?: number
   /** first EBUSY backoff delay in ms, doubled per retry up to 500 ms (default 10) */

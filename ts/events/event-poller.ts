@@ -5,6 +5,7 @@
 //
 // The fd is separate from DeviceMapper's own so that close() on the facade, or a caller's own armPoll(), never
 // disturbs the watcher. It opens with the first subscriber and closes with the last.
+import { toList } from '../core/decode'
 import { DmError, errnoName } from '../core/errors'
 import { Flags } from '../core/flags'
 import { native, type NativeControl, type NativePoller, type NativeReply, type NativeRequest } from '../core/native'
@@ -30,15 +31,12 @@ export interface Subscriber {
 }
 
 function counters(r: NativeReply): ListedCounter[] {
-  return (r.devices ?? []).map((d) => {
-    if (d.eventNr === undefined) {
-      // Counters in the listing came with DM_DEV_ARM_POLL (4.37): on an older kernel arming already failed.
-      throw new DmError({ message: 'the kernel lists no event counters (needs interface 4.37)', code: 'EOPNOTSUPP', operation: 'DM_LIST_DEVICES' })
-    }
-    const out: ListedCounter = { name: d.name, major: d.major, minor: d.minor, eventNr: d.eventNr }
-    if (d.uuid) out.uuid = d.uuid
-    return out
-  })
+  const devices = toList(r)
+  // Counters in the listing came with DM_DEV_ARM_POLL (4.37): on an older kernel arming already failed.
+  if (devices.some((d) => d.eventNr === undefined)) {
+    throw new DmError({ message: 'the kernel lists no event counters (needs interface 4.37)', code: 'EOPNOTSUPP', operation: 'DM_LIST_DEVICES' })
+  }
+  return devices as ListedCounter[]
 }
 
 export class EventPoller {

@@ -3,6 +3,7 @@
 import type { TargetType } from '../core/table'
 import { Checker, decimal, join, lenient, type BlockDevice } from './common'
 
+/** The kernel's MAX_DEV_ID: thin device ids are 24-bit. */
 export const MAX_THIN_ID = 2 ** 24 - 1
 
 export type ThinTarget = {

@@ -4,15 +4,16 @@
 // EEXIST (id in use), ENODATA (no such id), EBUSY (deleting an open thin device), EINVAL (transaction id
 // mismatch), EOPNOTSUPP (pool in read-only or fail mode).
 import type { DeviceMapper } from '../core/device-mapper'
+import { infoOp, loadOp, messageOp, resumeOp, statusOp, suspendOp, tableOp, type Operation } from '../core'
 import type { DeviceRef } from '../core/types'
 import { DmError, invalid, show, withCleanupError } from '../core/errors'
 import type { RawTarget } from '../core/table'
-import { thinPoolType, type ThinPoolStatus as ThinPoolStatusFields } from '../targets/thin-pool'
+import { MAX_THIN_ID, thinType } from '../targets/thin'
+import { thinPoolType, type ThinPoolParams, type ThinPoolStatus as ThinPoolStatusFields } from '../targets/thin-pool'
+import type { ThinParams } from '../targets/thin'
 import { deviceSectors } from '../core/sysfs'
 import { checkName, checkSectors } from '../core/validate'
 
-/** The kernel's MAX_DEV_ID: thin device ids are 24-bit. */
-export const MAX_THIN_ID = 0xffffff
 const MAX_TRANSACTION_ID = 0xffffffffffffffffn
 
 export interface SnapshotOptions {
@@ -25,6 +26,8 @@ export type TransactionId = number | bigint
 
 /** The thin-pool target's status: its raw line plus the typed fields of the shared parser. */
 export type ThinPoolStatus = RawTarget & ThinPoolStatusFields
+
+export { MAX_THIN_ID }
 
 /** A thin device id: an integer in 0..2^24-1, checked before any ioctl. */
 export function checkThinId(id: unknown, operation: string, field: string, pool = ''): number {
@@ -54,26 +57,124 @@ export class ThinPool {
 
   // ---- messages -----------------------------------------------------------------------------------------------
 
+  /** create_thin: a new, empty thin device `id` in the pool (activate it with a `thin` table). */
+  async createThin(id: number): Promise<void> {
+    await this.#dm.run(this.#message(() => `create_thin ${checkThinId(id, 'createThin', 'id', this.name)}`))
+  }
+  createThinSync(id: number): void {
+    this.#dm.runSync(this.#message(() => `create_thin ${checkThinId(id, 'createThin', 'id', this.name)}`))
+  }
+
+  /**
+   * create_snap: thin device `id` becomes a snapshot of `originId`. When the origin is active, pass its device
+   * name as `origin`: it is suspended first (so its in-flight writes are in the metadata) and resumed
+   * afterwards, also when the message fails.
+   */
+  async createSnapshot(id: number, originId: number, options: SnapshotOptions = {}): Promise<void> {
+    await this.#dm.run(this.snapshotOp(id, originId, options))
+  }
+  createSnapshotSync(id: number, originId: number, options: SnapshotOptions = {}): void {
+    this.#dm.runSync(this.snapshotOp(id, originId, options))
+  }
+
+  /** The createSnapshot operation, for composing into larger ones (volumes). */
+  *snapshotOp(id: number, originId: number, options: SnapshotOptions = {}): Operation<void> {
+    const op = 'createSnapshot'
+    const snap = checkThinId(id, op, 'id', this.name)
+    const from = checkThinId(originId, op, 'originId', this.name)
+    if (options === null || typeof options !== 'object') throw invalid(op, 'options', 'must be an object', this.name)
+    const text = `create_snap ${snap} ${from}`
+    if (options.origin === undefined) {
+      yield* this.#poolMessage(text)
+      return
+    }
+    const origin = checkName(options.origin, op, 'origin')
+    this.#checkOrigin(origin, from, yield* tableOp(origin, {}), yield* infoOp(this.name))
+    yield* suspendOp(origin, {})
+    try {
+      yield* this.#poolMessage(text)
+    } catch (err) {
+      try {
+        yield* resumeOp(origin, {})
+      } catch (cleanup) {
+        throw withCleanupError(err, cleanup, `resuming the origin ${origin}`)
+      }
+      throw err
+    }
+    yield* resumeOp(origin, {})
+  }
+
+  /**
+   * Suspending the wrong device would let the real origin keep writing while the kernel copies its mappings:
+   * refuse unless `origin` is exactly `thin <this pool> <originId>`.
+   */
+  #checkOrigin(origin: string, originId: number, table: RawTarget[], pool: { major: number; minor: number }): void {
+    const params = table.length === 1 && table[0].type === 'thin' ? (thinType.parseParams!(table[0].params) as Partial<ThinParams>) : {}
+    if (params.pool !== `${pool.major}:${pool.minor}` || params.deviceId !== originId) {
+      throw invalid(
+        'createSnapshot',
+        'origin',
+        `must be the active thin device of id ${originId} in pool ${this.name}, but its table is '${table.map((t) => `${t.type} ${t.params}`).join('; ')}'`,
+        origin,
+      )
+    }
+  }
+
+  /** delete: removes thin device `id` and frees its blocks. EBUSY while the device is active. */
+  async delete(id: number): Promise<void> {
+    await this.#dm.run(this.#message(() => `delete ${checkThinId(id, 'delete', 'id', this.name)}`))
+  }
+  deleteSync(id: number): void {
+    this.#dm.runSync(this.#message(() => `delete ${checkThinId(id, 'delete', 'id', this.name)}`))
+  }
+
+  /** set_transaction_id: compare-and-set of the pool's 64-bit transaction id; EINVAL if `current` is wrong. */
+  async setTransactionId(current: TransactionId, next: TransactionId): Promise<void> {
+    await this.#dm.run(this.#message(() => this.#transactionText(current, next)))
+  }
+  setTransactionIdSync(current: TransactionId, next: TransactionId): void {
+    this.#dm.runSync(this.#message(() => this.#transactionText(current, next)))
+  }
+  #transactionText(current: TransactionId, next: TransactionId): string {
+    const cur = checkTransactionId(current, 'setTransactionId', 'current', this.name)
+    const nxt = checkTransactionId(next, 'setTransactionId', 'next', this.name)
+    return `set_transaction_id ${cur} ${nxt}`
+  }
+
+  /** Holds a snapshot of the metadata so thin_ls/thin_dump --metadata-snap can read it while the pool runs. */
+  async reserveMetadataSnap(): Promise<void> {
+    await this.#dm.run(this.#message(() => 'reserve_metadata_snap'))
+  }
+  reserveMetadataSnapSync(): void {
+    this.#dm.runSync(this.#message(() => 'reserve_metadata_snap'))
+  }
+
+  async releaseMetadataSnap(): Promise<void> {
+    await this.#dm.run(this.#message(() => 'release_metadata_snap'))
+  }
+  releaseMetadataSnapSync(): void {
+    this.#dm.runSync(this.#message(() => 'release_metadata_snap'))
+  }
+
+  /** A pool message; `text` runs first, so its validation fails before any ioctl. */
+  *#message(text: () => string): Operation<void> {
+    yield* this.#poolMessage(text())
+  }
+
   // A message the pool refuses is a bare EINVAL; when the device is not a thin-pool at all, say that instead.
-  async #message(text: string): Promise<string | undefined> {
+  *#poolMessage(text: string): Operation<void> {
     try {
-      return await this.#dm.message(this.name, 0, text)
+      yield* messageOp(this.name, 0, text)
     } catch (err) {
-      throw this.#notAPool(err)
+      throw yield* this.#notAPool(err)
     }
   }
-  #messageSync(text: string): string | undefined {
-    try {
-      return this.#dm.messageSync(this.name, 0, text)
-    } catch (err) {
-      throw this.#notAPool(err)
-    }
-  }
-  #notAPool(err: unknown): unknown {
+
+  *#notAPool(err: unknown): Operation<unknown> {
     if (!(err instanceof DmError) || err.code !== 'EINVAL') return err
     let types: string[]
     try {
-      types = this.#dm.tableSync(this.name).map((t) => t.type)
+      types = (yield* tableOp(this.name, {})).map((t) => t.type)
     } catch {
       return err
     }
@@ -88,124 +189,6 @@ export class ThinPool {
     })
   }
 
-  /** create_thin: a new, empty thin device `id` in the pool (activate it with a `thin` table). */
-  async createThin(id: number): Promise<void> {
-    await this.#message(this.#createThinText(id))
-  }
-  createThinSync(id: number): void {
-    this.#messageSync(this.#createThinText(id))
-  }
-  #createThinText(id: number): string {
-    return `create_thin ${checkThinId(id, 'createThin', 'id', this.name)}`
-  }
-
-  /**
-   * create_snap: thin device `id` becomes a snapshot of `originId`. When the origin is active, pass its device
-   * name as `origin`: it is suspended first (so its in-flight writes are in the metadata) and resumed
-   * afterwards, also when the message fails.
-   */
-  async createSnapshot(id: number, originId: number, options: SnapshotOptions = {}): Promise<void> {
-    const { text, origin } = this.#snapshotPlan(id, originId, options)
-    if (origin === undefined) {
-      await this.#message(text)
-      return
-    }
-    await this.#checkOrigin(origin, originId, await this.#dm.table(origin), await this.#dm.info(this.name))
-    await this.#dm.suspend(origin)
-    try {
-      await this.#message(text)
-    } catch (err) {
-      try {
-        await this.#dm.resume(origin)
-      } catch (cleanup) {
-        throw withCleanupError(err, cleanup, `resuming the origin ${origin}`)
-      }
-      throw err
-    }
-    await this.#dm.resume(origin)
-  }
-  createSnapshotSync(id: number, originId: number, options: SnapshotOptions = {}): void {
-    const { text, origin } = this.#snapshotPlan(id, originId, options)
-    if (origin === undefined) {
-      this.#messageSync(text)
-      return
-    }
-    this.#checkOrigin(origin, originId, this.#dm.tableSync(origin), this.#dm.infoSync(this.name))
-    this.#dm.suspendSync(origin)
-    try {
-      this.#messageSync(text)
-    } catch (err) {
-      try {
-        this.#dm.resumeSync(origin)
-      } catch (cleanup) {
-        throw withCleanupError(err, cleanup, `resuming the origin ${origin}`)
-      }
-      throw err
-    }
-    this.#dm.resumeSync(origin)
-  }
-
-  #snapshotPlan(id: number, originId: number, options: SnapshotOptions): { text: string; origin?: string } {
-    const op = 'createSnapshot'
-    const snap = checkThinId(id, op, 'id', this.name)
-    const from = checkThinId(originId, op, 'originId', this.name)
-    if (options === null || typeof options !== 'object') throw invalid(op, 'options', 'must be an object', this.name)
-    const origin = options.origin === undefined ? undefined : checkName(options.origin, op, 'origin')
-    return { text: `create_snap ${snap} ${from}`, origin }
-  }
-
-  /**
-   * Suspending the wrong device would let the real origin keep writing while the kernel copies its mappings:
-   * refuse unless `origin` is exactly `thin <this pool> <originId>`.
-   */
-  #checkOrigin(origin: string, originId: number, table: RawTarget[], pool: { major: number; minor: number }): void {
-    const params = table.length === 1 && table[0].type === 'thin' ? table[0].params.split(/\s+/) : []
-    if (params[0] !== `${pool.major}:${pool.minor}` || params[1] !== String(originId)) {
-      throw invalid(
-        'createSnapshot',
-        'origin',
-        `must be the active thin device of id ${originId} in pool ${this.name}, but its table is '${table.map((t) => `${t.type} ${t.params}`).join('; ')}'`,
-        origin,
-      )
-    }
-  }
-
-  /** delete: removes thin device `id` and frees its blocks. EBUSY while the device is active. */
-  async delete(id: number): Promise<void> {
-    await this.#message(`delete ${checkThinId(id, 'delete', 'id', this.name)}`)
-  }
-  deleteSync(id: number): void {
-    this.#messageSync(`delete ${checkThinId(id, 'delete', 'id', this.name)}`)
-  }
-
-  /** set_transaction_id: compare-and-set of the pool's 64-bit transaction id; EINVAL if `current` is wrong. */
-  async setTransactionId(current: TransactionId, next: TransactionId): Promise<void> {
-    await this.#message(this.#transactionText(current, next))
-  }
-  setTransactionIdSync(current: TransactionId, next: TransactionId): void {
-    this.#messageSync(this.#transactionText(current, next))
-  }
-  #transactionText(current: TransactionId, next: TransactionId): string {
-    const cur = checkTransactionId(current, 'setTransactionId', 'current', this.name)
-    const nxt = checkTransactionId(next, 'setTransactionId', 'next', this.name)
-    return `set_transaction_id ${cur} ${nxt}`
-  }
-
-  /** Holds a snapshot of the metadata so thin_ls/thin_dump --metadata-snap can read it while the pool runs. */
-  async reserveMetadataSnap(): Promise<void> {
-    await this.#message('reserve_metadata_snap')
-  }
-  reserveMetadataSnapSync(): void {
-    this.#messageSync('reserve_metadata_snap')
-  }
-
-  async releaseMetadataSnap(): Promise<void> {
-    await this.#message('release_metadata_snap')
-  }
-  releaseMetadataSnapSync(): void {
-    this.#messageSync('release_metadata_snap')
-  }
-
   // ---- status ---------------------------------------------------------------------------------------------------
 
   /** The thin-pool target's typed status. `noFlush` reads it without committing the metadata first. */
@@ -214,6 +197,11 @@ export class ThinPool {
   }
   statusSync(options: { noFlush?: boolean } = {}): ThinPoolStatus {
     return this.#poolStatus(this.#dm.statusSync(this.name, options))
+  }
+
+  /** The status operation, for composing into larger ones (volumes). */
+  *statusOp(options: { noFlush?: boolean } = {}): Operation<ThinPoolStatus> {
+    return this.#poolStatus(yield* statusOp(this.name, options))
   }
 
   #poolStatus(targets: RawTarget[]): ThinPoolStatus {
@@ -234,37 +222,52 @@ export class ThinPool {
    * again shows the old data): discard the tail first (blkdiscard) to give its blocks back to the pool.
    */
   async resizeThin(device: DeviceRef, sectors: number): Promise<void> {
+    await this.#dm.run(this.resizeThinOp(device, sectors))
+  }
+  resizeThinSync(device: DeviceRef, sectors: number): void {
+    this.#dm.runSync(this.resizeThinOp(device, sectors))
+  }
+
+  /** The resizeThin operation, for composing into larger ones (volumes). */
+  *resizeThinOp(device: DeviceRef, sectors: number): Operation<void> {
     checkSectors(sectors, 'resizeThin', 'sectors', this.name, 1)
-    const table = await this.#dm.table(device)
-    await this.#dm.load(device, this.#resized(table, 'thin', 'resizeThin', sectors))
-    await this.#dm.resume(device)
+    const table = yield* tableOp(device, {})
+    yield* loadOp(device, this.#resized(table, 'thin', 'resizeThin', sectors), {})
+    yield* resumeOp(device, {})
   }
 
   /**
    * Grows the pool over its (already grown) data device: reloads the pool's own table with the new length and
-   * resumes it. Grow the data device first (resize the loop file and `losetup -c`, or reload and resume the
+   * resumes it. Grow the data device first (resize the loop file and `loop.resize()`, or reload and resume the
    * device-mapper device under it); the kernel suspends and resumes the active thin devices itself.
    */
   async growData(sectors: number): Promise<void> {
+    await this.#dm.run(this.growDataOp(sectors))
+  }
+  growDataSync(sectors: number): void {
+    this.#dm.runSync(this.growDataOp(sectors))
+  }
+
+  /** The growData operation, for composing into larger ones (volumes). */
+  *growDataOp(sectors: number): Operation<void> {
     checkSectors(sectors, 'growData', 'sectors', this.name, 1)
-    const table = await this.#dm.table(this.name)
+    const table = yield* tableOp(this.name, {})
     const grown = this.#resized(table, 'thin-pool', 'growData', sectors)
     // A shorter pool table loads fine but then fails in resume, which leaves the pool suspended: refuse it here.
     if (sectors < table[0].length) {
       throw invalid('growData', 'sectors', `must be at least the pool's current ${table[0].length} sectors (pools do not shrink), got ${sectors}`, this.name)
     }
     // So does a table longer than the data device: grow that first.
-    const data = table[0].params.split(/\s+/)[1]
+    const data = (thinPoolType.parseParams!(table[0].params) as Partial<ThinPoolParams>).dataDevice
     const dataSectors = deviceSectors(data)
     if (dataSectors !== undefined && sectors > dataSectors) {
       throw invalid('growData', 'sectors', `must fit the data device ${data} (${dataSectors} sectors): grow it first, got ${sectors}`, this.name)
     }
-    await this.#dm.load(this.name, grown)
-    await this.#dm.resume(this.name)
+    yield* loadOp(this.name, grown, {})
+    yield* resumeOp(this.name, {})
   }
 
   #resized(table: RawTarget[], type: string, op: string, sectors: number): { length: number; type: string; params: string }[] {
-    checkSectors(sectors, op, 'sectors', this.name, 1)
     if (table.length !== 1 || table[0].type !== type) {
       throw invalid(op, 'device', `must have a single ${type} target, has ${table.map((t) => t.type).join(', ')}`, this.name)
     }

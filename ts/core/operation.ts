@@ -1,0 +1,71 @@
+// Multi-step operations are written once, as generators of steps, and driven either synchronously or
+// asynchronously by the facade's runner (DeviceMapper.run / runSync). A step is one ioctl, one batch of ioctls
+// sent in a single native call, or a pause; the runner answers each step with its reply, or throws the step's
+// error into the generator, so retries and rollbacks are ordinary try/catch in the operation's code.
+import type { BatchResult, Command, NativeReply, NativeRequest } from './native'
+
+/** One ioctl of a batch. */
+export interface Call {
+  command: Command
+  req: NativeRequest
+}
+
+/** Per-step udev details: the caller's UdevFlags, and the API operation named in udev errors. */
+export interface StepOptions {
+  udevFlags?: number
+  operation?: string
+}
+
+export type Step =
+  | ({ step: 'ioctl'; command: Command; req: NativeRequest } & StepOptions)
+  | ({ step: 'batch'; reqs: Call[] } & StepOptions)
+  | { step: 'sleep'; ms: number }
+
+/** An operation: yields steps, receives their replies, returns its result. */
+export type Operation<T> = Generator<Step, T, unknown>
+
+/** One ioctl; udev cookies and node updates are applied by the runner (see DeviceMapper.#send). */
+export function* ioctl(command: Command, req: NativeRequest, options: StepOptions = {}): Operation<NativeReply> {
+  return (yield { step: 'ioctl', command, req, ...options }) as NativeReply
+}
+
+/** Several ioctls in one native call, stopping at the first failure; the result has one entry per request sent. */
+export function* batch(reqs: Call[], options: StepOptions = {}): Operation<BatchResult> {
+  return (yield { step: 'batch', reqs, ...options }) as BatchResult
+}
+
+export function* sleep(ms: number): Operation<void> {
+  yield { step: 'sleep', ms }
+}
+
+/** Drives an operation to its end, answering each step with `exec`. */
+export function drive<T>(op: Operation<T>, exec: (s: Step) => unknown): T {
+  let next = op.next()
+  while (!next.done) {
+    let reply: unknown
+    try {
+      reply = exec(next.value)
+    } catch (err) {
+      next = op.throw(err)
+      continue
+    }
+    next = op.next(reply)
+  }
+  return next.value
+}
+
+/** The asynchronous twin of drive(). */
+export async function driveAsync<T>(op: Operation<T>, exec: (s: Step) => Promise<unknown>): Promise<T> {
+  let next = op.next()
+  while (!next.done) {
+    let reply: unknown
+    try {
+      reply = await exec(next.value)
+    } catch (err) {
+      next = op.throw(err)
+      continue
+    }
+    next = op.next(reply)
+  }
+  return next.value
+}

@@ -1,0 +1,107 @@
+// The one place where requests meet the native control: it runs an operation's steps, and decides which
+// commands carry a udev cookie and what happens to /dev/mapper afterwards (as devicemapper-rs does in its single
+// do_ioctl): a resume makes or checks the node, a remove drops it, a rename moves it. Callers never pair
+// begin/run themselves.
+import { label } from './address'
+import { Flags } from './flags'
+import { native, type BatchRequest, type BatchResult, type Command, type NativeControl, type NativeReply, type NativeRequest } from './native'
+import { drive, driveAsync, type Call, type Operation, type Step } from './operation'
+import type { NodeAction, Ticket, UdevSync } from './udev'
+
+const commands = native.commands
+
+/** The node action of a command that makes the kernel send a uevent, or undefined if it sends none. */
+export function cookieAction(command: Command, req: NativeRequest): NodeAction | undefined {
+  const flags = req.flags ?? 0
+  if (command === 'devSuspend' && (flags & Flags.SUSPEND) === 0) return { node: 'add' }
+  if (command === 'devRemove') return { node: 'remove' }
+  if (command === 'devRename' && (flags & Flags.UUID) === 0) return { node: 'rename', from: typeof req.name === 'string' ? req.name : undefined, to: req.data! }
+  return undefined
+}
+
+const SYNC: Record<Command, `${Command}Sync`> = Object.fromEntries(
+  Object.keys(commands).map((c) => [c, `${c}Sync`]),
+) as Record<Command, `${Command}Sync`>
+
+function sleepSync(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms)
+}
+
+export class Runner {
+  readonly #control: NativeControl
+  readonly #udev: UdevSync
+
+  constructor(control: NativeControl, udev: UdevSync) {
+    this.#control = control
+    this.#udev = udev
+  }
+
+  runSync<T>(op: Operation<T>): T {
+    return drive(op, (s) => this.#stepSync(s))
+  }
+
+  run<T>(op: Operation<T>): Promise<T> {
+    return driveAsync(op, (s) => this.#step(s))
+  }
+
+  /** DM_REMOVE_ALL carries no cookie; in manual mode the nodes of the devices it removed are dropped here. */
+  removeAllSync(): void {
+    const before = this.#names(this.#control.listDevicesSync({}))
+    this.#control.removeAllSync()
+    this.#udev.removedAll(before, this.#names(this.#control.listDevicesSync({})))
+  }
+  async removeAll(): Promise<void> {
+    const before = this.#names(this.#control.listDevicesSync({}))
+    await this.#control.removeAll()
+    this.#udev.removedAll(before, this.#names(this.#control.listDevicesSync({})))
+  }
+
+  #names(r: NativeReply): string[] {
+    return (r.devices ?? []).map((d) => d.name)
+  }
+
+  #stepSync(s: Step): unknown {
+    if (s.step === 'sleep') return sleepSync(s.ms)
+    if (s.step === 'ioctl') {
+      const send = (req: NativeRequest): NativeReply => this.#control[SYNC[s.command]](req)
+      const t = this.#ticket(s.command, s.req, s)
+      if (t === undefined) return send(s.req)
+      return this.#udev.runSync(t, () => send({ ...s.req, eventNr: t.eventNr }))
+    }
+    const { reqs, ticket, index } = this.#batch(s.reqs, s)
+    if (ticket === undefined) return this.#control.batchSync(reqs)
+    return this.#udev.runSync(ticket, () => this.#control.batchSync(reqs), (r: BatchResult) => r[index])
+  }
+
+  async #step(s: Step): Promise<unknown> {
+    if (s.step === 'sleep') return new Promise<void>((done) => setTimeout(done, s.ms))
+    if (s.step === 'ioctl') {
+      const send = (req: NativeRequest): Promise<NativeReply> => this.#control[s.command](req)
+      const t = this.#ticket(s.command, s.req, s)
+      if (t === undefined) return send(s.req)
+      return this.#udev.run(t, () => send({ ...s.req, eventNr: t.eventNr }))
+    }
+    const { reqs, ticket, index } = this.#batch(s.reqs, s)
+    if (ticket === undefined) return this.#control.batch(reqs)
+    return this.#udev.run(ticket, () => this.#control.batch(reqs), (r: BatchResult) => r[index])
+  }
+
+  #ticket(command: Command, req: NativeRequest, s: { udevFlags?: number; operation?: string }): Ticket | undefined {
+    const action = cookieAction(command, req)
+    if (action === undefined) return undefined
+    return this.#udev.begin(s.operation ?? command, label(req), s.udevFlags, action)
+  }
+
+  /** A batch carries at most one cookie: on its last uevent-sending request (create's resume). */
+  #batch(calls: Call[], s: { udevFlags?: number; operation?: string }) {
+    const reqs: BatchRequest[] = calls.map((c) => ({ ...c.req, cmd: commands[c.command].nr }))
+    let index = -1
+    calls.forEach((c, i) => {
+      if (cookieAction(c.command, c.req) !== undefined) index = i
+    })
+    if (index < 0) return { reqs, ticket: undefined, index }
+    const ticket = this.#ticket(calls[index].command, calls[index].req, s)!
+    reqs[index].eventNr = ticket.eventNr
+    return { reqs, ticket, index }
+  }
+}
