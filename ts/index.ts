@@ -10,7 +10,7 @@ export type {
   CreateOptions, DeviceInfo, DeviceMapperOptions, DeviceRef, Geometry, ListedDevice, RemoveOptions, SuspendOptions, Version,
 } from './core'
 export { DmError, Flags, UdevFlags, formatTable, parseTable, parseTypedTable, registerTargetType, targetType } from './core'
-export type { FormatOptions, RawTarget, TableInput, TargetInput, TargetType, UdevCallOptions, UdevMode } from './core'
+export type { FormatOptions, NameMangling, RawTarget, TableInput, TargetInput, TargetType, UdevCallOptions, UdevMode } from './core'
 export { MAX_THIN_ID, ThinPool, checkThinId } from './thin'
 export type { SnapshotOptions, ThinPoolStatus, TransactionId } from './thin'
 export { DeviceWatch } from './events'

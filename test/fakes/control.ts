@@ -68,7 +68,8 @@ export class FakeControl {
       f.times--
       throw this.#error(command, req, f.errno)
     }
-    const dev = req.name === undefined ? undefined : this.devices.get(req.name)
+    const dev = req.name !== undefined ? this.devices.get(req.name)
+      : req.minor !== undefined ? [...this.devices.values()].find((d) => d.minor === req.minor) : undefined
     const need = (): FakeDevice => dev ?? this.#throw(command, req, 'ENXIO')
     switch (command) {
       case 'devCreate':
@@ -95,12 +96,12 @@ export class FakeControl {
       }
       case 'devRemove':
         if (need().openCount > 0) this.#throw(command, req, 'EBUSY')
-        this.devices.delete(req.name!)
+        this.devices.delete(need().name)
         return this.#reply(need(), Flags.UEVENT_GENERATED)
       case 'devStatus':
         return this.#reply(need())
       case 'listDevices':
-        return { ...this.#empty(), devices: [...this.devices.values()].map((d) => ({ name: d.name, major: 253, minor: d.minor, eventNr: d.eventNr })) }
+        return { ...this.#empty(), devices: [...this.devices.values()].map((d) => ({ name: d.name, major: 253, minor: d.minor, eventNr: d.eventNr, uuid: d.uuid })) }
       case 'targetMsg':
         need()
         return { ...this.#reply(need()), data: undefined }

@@ -13,6 +13,7 @@ import { checkNewName, checkSectors, mangleName, printable } from '../../ts/core
 import { DeviceWatch } from '../../ts/events/watch'
 import { lastTableError, parseKmsgRecord } from '../../ts/core/kmsg'
 import type { EventPoller } from '../../ts/events/event-poller'
+import { FakeControl } from '../fakes/control'
 
 const nowhere = (): DeviceMapper => new DeviceMapper({ controlPath: '/nonexistent/dm-control' })
 
@@ -130,4 +131,64 @@ t.test('kmsg records: parsed as documented, the device\'s last table error picke
   t.equal(lastTableError(records, 253, 3, 9_000_000), 'striped: Invalid stripe count')
   t.equal(lastTableError(records, 253, 5, 9_000_000), undefined)
   t.equal(lastTableError(records.slice(0, 1), 253, 3, 9_000_000), undefined, 'a line from long before the call is not ours')
+})
+
+// ---- the facade, on the fake control (test/fakes/control.ts): what is decided before any ioctl ----------------
+
+function fakeDm(options: Record<string, unknown> = {}) {
+  const fake = new FakeControl()
+  const dm = new DeviceMapper({ control: fake.asControl(), udev: 'none', removeRetryDelayMs: 0, ...options })
+  return { fake, dm }
+}
+
+const halfMade = (name: string, minor: number, uuid = '') =>
+  ({ name, uuid, minor, live: false, inactive: false, suspended: false, openCount: 0, eventNr: 0, table: [] })
+
+t.test('options = null is a DmError naming options, before any ioctl', async (t) => {
+  const { fake, dm } = fakeDm()
+  t.throws(() => dm.loadSync('x', '0 8 zero', null as never), { name: 'DmError', code: 'EINVAL', field: 'options' })
+  t.throws(() => dm.resumeSync('x', null as never), { code: 'EINVAL', field: 'options' })
+  t.throws(() => dm.suspendSync('x', null as never), { code: 'EINVAL', field: 'options' })
+  t.throws(() => dm.removeSync('x', null as never), { code: 'EINVAL', field: 'options' })
+  t.throws(() => dm.renameSync('x', 'y', null as never), { code: 'EINVAL', field: 'options' })
+  t.throws(() => dm.tableSync('x', null as never), { code: 'EINVAL', field: 'options' })
+  t.throws(() => dm.statusSync('x', null as never), { code: 'EINVAL', field: 'options' })
+  await t.rejects(dm.status('x', null as never), { code: 'EINVAL', field: 'options' })
+  await t.rejects(dm.create('x', '0 8 zero', null as never), { code: 'EINVAL', field: 'options' })
+  t.same(fake.calls, [], 'nothing was sent')
+})
+
+t.test('controlPath, nameMangling and uuidPrefix are checked; NUL in a target type is refused', async (t) => {
+  t.throws(() => new DeviceMapper({ controlPath: 123 as never }), { code: 'EINVAL', field: 'controlPath' })
+  t.throws(() => new DeviceMapper({ controlPath: '' }), { code: 'EINVAL', field: 'controlPath' })
+  t.throws(() => new DeviceMapper({ nameMangling: 'auto' as never }), { code: 'EINVAL', field: 'nameMangling' })
+  t.throws(() => new DeviceMapper({ uuidPrefix: '' }), { code: 'EINVAL', field: 'uuid' })
+  const { fake, dm } = fakeDm()
+  t.throws(() => dm.targetVersionSync('zero\0junk'), { code: 'EINVAL', field: 'type' })
+  await t.rejects(dm.targetVersion('zero\0junk'), { code: 'EINVAL', field: 'type' })
+  t.same(fake.calls, [])
+})
+
+t.test('create checks the table before the kernel: device paths and target types', async (t) => {
+  const { fake, dm } = fakeDm()
+  t.throws(() => dm.createSync('x', '0 8 linear /dev/no-such-disk 0'), { code: 'ENODEV', field: 'table[0].params', message: /does not exist/ })
+  t.throws(() => dm.createSync('x', `0 8 zero\n8 8 linear ${__filename} 0`), { code: 'ENODEV', field: 'table[1].params', message: /is not a block device \(a regular file/ })
+  t.throws(() => dm.loadSync('x', '0 8 linear /dev/no-such-disk 0'), { code: 'ENODEV', field: 'table[0].params' })
+  t.same(fake.calls, [], 'refused before any ioctl')
+  fake.failOn('getTargetVersion', 'EINVAL')
+  await t.rejects(dm.create('x', '0 8 nosuchtarget'), { code: 'EINVAL', field: 'table[0].type', message: /not a target type this kernel knows/ })
+  t.same(fake.calls.map((c) => c.command), ['getTargetVersion'], 'nothing was created')
+})
+
+t.test('create onto a half-made device says so and how to clear it; removeHalfMade clears only marked ones', async (t) => {
+  const { fake, dm } = fakeDm({ uuidPrefix: 'DEVMAPPER-' })
+  fake.devices.set('h', halfMade('h', 90, 'DEVMAPPER-1'))
+  fake.devices.set('foreign', halfMade('foreign', 91, 'LVM-x'))
+  t.throws(() => dm.createSync('h', '0 8 zero'), { code: 'EBUSY', message: /already exists half-made \(no live table.*remove\('h'\)/, halfMade: true })
+  const live = dm.createSync('ok', '0 8 zero')
+  t.match(live.uuid, /^DEVMAPPER-[0-9a-f-]{36}$/, 'a create without uuid is marked with a random one')
+  t.match(dm.createSync('mine', '0 8 zero', { uuid: 'abc' }).uuid, 'DEVMAPPER-abc', "the caller's uuid gets the mark")
+  t.same(dm.removeHalfMadeSync(), ['h'])
+  t.same([...fake.devices.keys()].sort(), ['foreign', 'mine', 'ok'], 'live and unmarked devices stay')
+  t.throws(() => fakeDm().dm.removeHalfMadeSync(), { code: 'EINVAL', field: 'uuidPrefix' })
 })

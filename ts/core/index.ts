@@ -11,10 +11,11 @@ export type {
 } from './types'
 export { UdevFlags } from './udev'
 export type { UdevCallOptions, UdevMode } from './udev'
+export type { NameMangling } from './validate'
 export { Runner, cookieAction } from './runner'
 export { batch, drive, driveAsync, ioctl, sleep } from './operation'
 export type { Call, Operation, Step, StepOptions } from './operation'
-export { clearOp, createOp, loadOp, removeOp, renameOp, resumeOp, setUuidOp, suspendOp } from './lifecycle'
+export { clearOp, createOp, loadOp, removeHalfMadeOp, removeOp, renameOp, resumeOp, setUuidOp, suspendOp } from './lifecycle'
 export type { RemovePolicy } from './lifecycle'
 export {
   depsOp, infoOp, listOp, messageOp, setGeometryOp, statusOp, tableOp, targetVersionOp, targetVersionsOp, versionOp, waitEventOp,

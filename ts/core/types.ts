@@ -1,6 +1,7 @@
 // The facade's public request and reply shapes.
 import type { NativeControl } from './native'
 import type { UdevCallOptions, UdevMode } from './udev'
+import type { NameMangling } from './validate'
 
 /**
  * A device: its name (a string, or a Buffer with the exact bytes of a name that is not valid UTF-8), or
@@ -86,4 +87,16 @@ export interface DeviceMapperOptions {
   udev?: UdevMode
   /** longest wait for udev to confirm a resume, remove or rename, in ms (default 30000) */
   udevTimeoutMs?: number
+  /**
+   * Names dmsetup and udev cannot take as they are (anything but A-Z a-z 0-9 # + - . : = @ _): 'reject'
+   * (default: EINVAL at create and rename), 'hex' (mangled as libdm and dmsetup do, `a b` -> `a\x20b`, also
+   * when addressing), or 'none' (sent as given).
+   */
+  nameMangling?: NameMangling
+  /**
+   * devmapper's mark on the devices it creates: every create gets a uuid starting with this prefix (the
+   * caller's uuid after it, or a random one), so that removeHalfMade() can find and clear devices a killed
+   * process left without a live table. Default: none (uuids are the caller's).
+   */
+  uuidPrefix?: string
 }
