@@ -69,7 +69,7 @@ export class Runner {
     if (action === undefined || action.node === 'remove' || this.#udev.effectiveMode() === 'none') return
     if (((s.udevFlags ?? 0) & UdevFlags.DISABLE_LIBRARY_FALLBACK) !== 0 && this.#udev.effectiveMode() === 'udev') return
     const name = action.node === 'rename' ? action.to : req.name
-    if (typeof name === 'string') checkNodeFree(name, s.operation ?? 'mknod')
+    if (typeof name === 'string') checkNodeFree(name, s.operation ?? 'resume')
   }
 
   runSync<T>(op: Operation<T>): T {
