@@ -1,8 +1,9 @@
 // core: the native binding's shape and loader, flags, errors, input validation, addressing, reply decoders,
-// udev cookies, /dev/mapper nodes, sysfs reads, the table mechanism (text format, target-type registry) and the
-// core DeviceMapper facade. Imports nothing from the other wings.
+// udev cookies, /dev/mapper nodes, sysfs and /proc reads, the kernel log reader (kmsg), table checks before a
+// load and explanations after one, the table mechanism (text format, target-type registry) and the core
+// DeviceMapper facade. Imports nothing from the other wings.
 export { DeviceMapper } from './device-mapper'
-export { DmError, errnoName, invalid, withCleanupError } from './errors'
+export { DmError, errnoName, invalid, show, withCleanupError } from './errors'
 export { Flags } from './flags'
 export { formatTable, parseTable, parseTypedTable, registerTargetType, targetType } from './table'
 export type { FormatOptions, RawTarget, TableInput, TargetInput, TargetType } from './table'

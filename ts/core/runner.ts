@@ -93,7 +93,8 @@ export class Runner {
   }
 
   #names(r: NativeReply): string[] {
-    return (r.devices ?? []).map((d) => d.name)
+    // a name that is not UTF-8 has no exact string: its lossy form may be another device's node
+    return (r.devices ?? []).filter((d) => d.nameBuffer === undefined).map((d) => d.name)
   }
 
   #stepSync(s: Step): unknown {

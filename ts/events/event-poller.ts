@@ -15,6 +15,8 @@ const Poller = native.Poller
 /** One LIST_DEVICES record with its event counter (interface 4.37+). */
 export interface ListedCounter {
   name: string
+  /** the name's exact bytes when they are not valid UTF-8 (see ListedDevice.nameBuffer) */
+  nameBuffer?: Buffer
   major: number
   minor: number
   uuid?: string

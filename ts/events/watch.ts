@@ -14,6 +14,8 @@ export interface WatchOptions {
 
 export interface DeviceEvent {
   name: string
+  /** the name's exact bytes when they are not valid UTF-8 (see ListedDevice.nameBuffer) */
+  nameBuffer?: Buffer
   /** the device's event counter now */
   eventNr: number
   /** the counter when last seen (0 for a device that appeared after the watch started) */
