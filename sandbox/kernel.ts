@@ -6,8 +6,13 @@ import { dirname, join } from 'node:path'
 
 export const UML_BINARY = '/usr/bin/linux.uml'
 const MODULES_ROOT = '/usr/lib/uml/modules'
-/** Debian packages the sandbox uses: the kernel, insmod, and the tools that check devmapper from the other side. */
-export const SANDBOX_PACKAGES = ['user-mode-linux', 'kmod', 'dmsetup', 'thin-provisioning-tools', 'util-linux']
+/**
+ * Debian packages the sandbox uses: the kernel, insmod, udev for the second test pass, the tools that check
+ * devmapper from the other side, and the file systems the volume manager makes.
+ */
+export const SANDBOX_PACKAGES = [
+  'user-mode-linux', 'kmod', 'dmsetup', 'thin-provisioning-tools', 'util-linux', 'udev', 'lvm2', 'e2fsprogs', 'xfsprogs',
+]
 export const INSTALL_COMMAND = `apt-get update && apt-get install -y ${SANDBOX_PACKAGES.join(' ')}`
 
 /** Module names the tests need; each is loaded with its dependencies. Missing optional ones are skipped. */
@@ -29,7 +34,8 @@ export interface SandboxKernel {
 }
 
 function missingTools(): string[] {
-  const need: [string, string][] = [[UML_BINARY, 'user-mode-linux'], ['/usr/sbin/insmod', 'kmod'], ['/usr/sbin/dmsetup', 'dmsetup'], ['/usr/sbin/thin_check', 'thin-provisioning-tools']]
+  const need: [string, string][] = [[UML_BINARY, 'user-mode-linux'], ['/usr/sbin/insmod', 'kmod'], ['/usr/sbin/dmsetup', 'dmsetup'], ['/usr/sbin/thin_check', 'thin-provisioning-tools'],
+    ['/lib/systemd/systemd-udevd', 'udev'], ['/usr/sbin/lvm', 'lvm2'], ['/usr/sbin/mkfs.ext4', 'e2fsprogs'], ['/usr/sbin/mkfs.xfs', 'xfsprogs']]
   return need.filter(([path]) => !existsSync(path)).map(([, pkg]) => pkg)
 }
 

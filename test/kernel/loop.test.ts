@@ -2,11 +2,12 @@
 // `losetup --list --json` (and blockdev, sysfs, dmsetup): attach through LOOP_CONFIGURE and through the legacy
 // LOOP_SET_FD path, info/list/find/resize/detach and their Sync twins, 64 concurrent attaches, long paths,
 // renames, direct I/O on ext4 and its refusal on tmpfs, autoclear, a thin pool grown through its loop device.
-import { execFileSync } from 'node:child_process'
+import { execFileSync, spawn } from 'node:child_process'
 import { closeSync, constants, existsSync, mkdirSync, mkdtempSync, openSync, renameSync, rmSync, statSync, truncateSync, unlinkSync, writeFileSync, writeSync } from 'node:fs'
 import { join } from 'node:path'
 import { t, type Test } from 'tap'
 import { DmError, loop, type LoopInfo } from '../../ts'
+import { native } from '../../ts/core/native'
 import { dm, dmsetup, name, readDevice, sh, sweep, writeDevice } from './helpers'
 
 const MiB = 1024 * 1024
@@ -272,6 +273,49 @@ t.test('64 concurrent attaches get 64 distinct devices', async (t) => {
   t.same(files.flatMap((f) => loop.findSync(f)), [], 'all detached')
   const after = (JSON.parse(sh('losetup', ['--list', '--json']) || '{"loopdevices":[]}') as { loopdevices: { name: string }[] }).loopdevices
   t.notOk(after.some((r) => all.some((l) => l.path === r.name)), 'losetup lists none of them')
+})
+
+t.test('EBUSY between LOOP_CTL_GET_FREE and LOOP_CONFIGURE is retried, boundedly; nothing is left behind', async (t) => {
+  // Someone else binding the free device first looks like EBUSY from LOOP_CONFIGURE: simulate it for a while.
+  const real = { configure: native.loop.configure, configureSync: native.loop.configureSync }
+  let busy = 0
+  let calls = 0
+  native.loop.configure = (...args) => (++calls <= busy ? Promise.resolve(16) : real.configure(...args))
+  native.loop.configureSync = (...args) => (++calls <= busy ? 16 : real.configureSync(...args))
+  t.teardown(() => Object.assign(native.loop, real))
+  const f = file('busy', 1 * MiB)
+  busy = 3
+  const l = await loop.attach(f)
+  t.equal(calls, 4, 'three EBUSY, then bound')
+  agrees(t, l, 'after retries')
+  loop.detachSync(l.path)
+  calls = 0
+  busy = 1000
+  const before = attachedCount()
+  t.throws(() => loop.attachSync(f), { name: 'DmError', code: 'EBUSY', operation: 'LOOP_CONFIGURE' }, 'gives up')
+  t.equal(calls, 32, 'after 32 attempts')
+  t.equal(attachedCount(), before, 'nothing attached')
+  Object.assign(native.loop, real)
+
+  // The real race: two other processes attach through devmapper while this one does.
+  const script = `const { loop } = require(${JSON.stringify(join(__dirname, '..', '..', 'ts'))});
+    const out = []; for (const f of process.argv.slice(1)) out.push(loop.attachSync(f).path); console.log(JSON.stringify(out))`
+  const sets = [0, 1, 2].map((k) => Array.from({ length: 12 }, (_, i) => file(`race${k}-${i}`, 64 * 1024)))
+  const children = sets.slice(1).map((group) => new Promise<string[]>((done, fail) => {
+    const c = spawn(process.execPath, ['-e', script, ...group], { stdio: ['ignore', 'pipe', 'inherit'] })
+    let out = ''
+    c.stdout.on('data', (d: Buffer) => (out += d.toString()))
+    c.on('close', (code) => (code === 0 ? done(JSON.parse(out) as string[]) : fail(new Error(`child exited ${code}`))))
+  }))
+  const ours = Promise.all(sets[0].map((f) => loop.attach(f))).then((ls) => ls.map((l) => l.path))
+  const paths = await Promise.all([ours, ...children])
+  t.equal(new Set(paths.flat()).size, 36, '36 distinct devices across three processes')
+  sets.forEach((group, k) => group.forEach((f, i) => {
+    const found = loop.findSync(f).map((l) => l.path)
+    if (found.length !== 1 || found[0] !== paths[k][i]) t.fail(`${f}: ${found.join(', ')} instead of ${paths[k][i]}`)
+  }))
+  t.pass('each on its own file')
+  for (const p of paths.flat()) loop.detachSync(p)
 })
 
 t.test('a backing path of 200+ bytes comes back whole (sysfs, not the 64-byte lo_file_name)', async (t) => {

@@ -38,8 +38,12 @@ export function* sleep(ms: number): Operation<void> {
   yield { step: 'sleep', ms }
 }
 
-/** Drives an operation to its end, answering each step with `exec`. */
-export function drive<T>(op: Operation<T>, exec: (s: Step) => unknown): T {
+export function sleepSync(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms)
+}
+
+/** Drives a generator of steps (an Operation, or another wing's own step type) to its end, answering each step with `exec`. */
+export function drive<T, S = Step>(op: Generator<S, T, unknown>, exec: (s: S) => unknown): T {
   let next = op.next()
   while (!next.done) {
     let reply: unknown
@@ -55,7 +59,7 @@ export function drive<T>(op: Operation<T>, exec: (s: Step) => unknown): T {
 }
 
 /** The asynchronous twin of drive(). */
-export async function driveAsync<T>(op: Operation<T>, exec: (s: Step) => Promise<unknown>): Promise<T> {
+export async function driveAsync<T, S = Step>(op: Generator<S, T, unknown>, exec: (s: S) => Promise<unknown>): Promise<T> {
   let next = op.next()
   while (!next.done) {
     let reply: unknown

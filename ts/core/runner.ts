@@ -5,7 +5,7 @@
 import { label } from './address'
 import { Flags } from './flags'
 import { native, type BatchRequest, type BatchResult, type Command, type NativeControl, type NativeReply, type NativeRequest } from './native'
-import { drive, driveAsync, type Call, type Operation, type Step } from './operation'
+import { drive, driveAsync, sleepSync, type Call, type Operation, type Step } from './operation'
 import { checkNodeFree } from './nodes'
 import { UdevFlags, type NodeAction, type Ticket, type UdevSync } from './udev'
 import { checkNewName, mangleName, type NameMangling } from './validate'
@@ -24,10 +24,6 @@ export function cookieAction(command: Command, req: NativeRequest): NodeAction |
 const SYNC: Record<Command, `${Command}Sync`> = Object.fromEntries(
   Object.keys(commands).map((c) => [c, `${c}Sync`]),
 ) as Record<Command, `${Command}Sync`>
-
-function sleepSync(ms: number): void {
-  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms)
-}
 
 export class Runner {
   readonly #control: NativeControl

@@ -1,6 +1,6 @@
 // Loop devices as paths, numbers and fds: resolving a reference, making a missing /dev/loopN, opening it, the
 // DmError for a failed call, and LOOP_GET_STATUS64 + sysfs turned into a LoopInfo.
-import { constants, lstatSync, openSync, statSync, type BigIntStats, type Stats } from 'node:fs'
+import { chmodSync, constants, lstatSync, openSync, statSync, type BigIntStats, type Stats } from 'node:fs'
 import { constants as os } from 'node:os'
 import { DmError, errnoName, invalid } from '../core/errors'
 import type { NativeLoopStatus } from '../core/native'
@@ -51,14 +51,13 @@ function lstatOrUndefined(path: string): Stats | undefined {
 }
 
 /** Makes /dev/loopN if it is missing (containers without devtmpfs); a node that is there is left alone. */
-export function ensureLoopNode(n: number, operation: string): string {
+export function ensureLoopNode(n: number): string {
   const path = `/dev/loop${n}`
   if (lstatOrUndefined(path) !== undefined) return path
   const dev = loopDevNumber(n) ?? { major: LOOP_MAJOR, minor: n }
   const err = native.udev.mknod(path, dev.major, dev.minor, NODE_MODE)
-  if (err !== 0 && err !== os.errno.EEXIST /* made meanwhile */) {
-    throw loopError(err, 'mknod', path, 'cannot create the loop device node')
-  }
+  if (err === 0) chmodSync(path, NODE_MODE) // mknod's mode went through the umask
+  else if (err !== os.errno.EEXIST /* made meanwhile */) throw loopError(err, 'mknod', path, 'cannot create the loop device node')
   return path
 }
 
@@ -90,7 +89,7 @@ export function resolveLoop(ref: LoopDeviceRef, operation: string): { number: nu
   if (!loopExists(n)) {
     throw new DmError({ message: `${operation} /dev/loop${n}: no such loop device`, code: 'ENXIO', operation, device: `/dev/loop${n}` })
   }
-  return { number: n, path: ensureLoopNode(n, operation) }
+  return { number: n, path: ensureLoopNode(n) }
 }
 
 /** Opens a loop device (read-only by default: enough for every ioctl as root, and a read-only close sends udev

@@ -85,7 +85,7 @@ function* attachSteps(plan: AttachPlan): Steps<LoopInfo> {
       const free = yield* ioctl('getFree', ctl)
       if (free.errno !== 0) throw loopError(free.errno, 'LOOP_CTL_GET_FREE', LOOP_CONTROL)
       const n = free.number!
-      const path = ensureLoopNode(n, 'attach')
+      const path = ensureLoopNode(n)
       const fd = openLoop(path, 'attach', constants.O_RDWR)
       try {
         if ((yield* bind(fd, fileFd, plan, path)) === 'busy') {

@@ -1,7 +1,8 @@
-// Each loop operation is written once, as a generator that yields the ioctls it needs; `runSync` sends them
-// on the JS thread, `runAsync` on the libuv thread pool. The generator's try/finally closes its fds either way.
+// Each loop operation is written once, as a generator that yields the ioctls it needs; core's drivers run it:
+// `runSync` sends them on the JS thread, `runAsync` on the libuv thread pool. The generator's try/finally closes its fds either way.
 import type { NativeLoop } from '../core/native'
 import { native } from '../core/native'
+import { drive, driveAsync, sleepSync } from '../core/operation'
 
 type Ioctl = Exclude<keyof NativeLoop, `${string}Sync`>
 type Step = { call: Ioctl; args: unknown[] } | { sleepMs: number }
@@ -21,41 +22,14 @@ const INLINE: ReadonlySet<Ioctl> = new Set<Ioctl>(['getStatus'])
 
 type AnyFn = (...args: unknown[]) => unknown
 
-function sleepSync(ms: number): void {
-  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms)
-}
-
 export function runSync<T>(steps: Steps<T>): T {
-  let r = steps.next()
-  while (!r.done) {
-    const s = r.value
-    let value: unknown
-    try {
-      if ('sleepMs' in s) sleepSync(s.sleepMs)
-      else value = (native.loop[`${s.call}Sync`] as AnyFn)(...s.args)
-    } catch (err) {
-      r = steps.throw(err)
-      continue
-    }
-    r = steps.next(value)
-  }
-  return r.value
+  return drive(steps, (s) => ('sleepMs' in s ? sleepSync(s.sleepMs) : (native.loop[`${s.call}Sync`] as AnyFn)(...s.args)))
 }
 
-export async function runAsync<T>(steps: Steps<T>): Promise<T> {
-  let r = steps.next()
-  while (!r.done) {
-    const s = r.value
-    let value: unknown
-    try {
-      if ('sleepMs' in s) await new Promise((done) => setTimeout(done, s.sleepMs))
-      else if (INLINE.has(s.call)) value = (native.loop[`${s.call}Sync`] as AnyFn)(...s.args)
-      else value = await (native.loop[s.call] as AnyFn)(...s.args)
-    } catch (err) {
-      r = steps.throw(err)
-      continue
-    }
-    r = steps.next(value)
-  }
-  return r.value
+export function runAsync<T>(steps: Steps<T>): Promise<T> {
+  return driveAsync(steps, async (s) => {
+    if ('sleepMs' in s) return new Promise((done) => setTimeout(done, s.sleepMs))
+    if (INLINE.has(s.call)) return (native.loop[`${s.call}Sync`] as AnyFn)(...s.args)
+    return (native.loop[s.call] as AnyFn)(...s.args)
+  })
 }

@@ -1,0 +1,13 @@
+// volumes: the volume manager's pure pieces and the manager itself: Docker-style size strings, the option set
+// (VolumeManager options and dm.* driver strings) resolved to a checked config, thin_metadata_size (library and
+// CLI forms), and the GNU getopt_long and glibc printf reproductions behind that CLI (for the cli wing to reuse).
+// Imports core and the wings below it (targets, thin, events, loop) only.
+export { SECTOR_BYTES, parseSize } from './sizes'
+export type { Size } from './sizes'
+export { METADATA_BLOCK_BYTES, thinMetadataSize, thinMetadataSizeCli } from './metadata-size'
+export type { CliResult, ThinMetadataSizeCliOptions, ThinMetadataSizeOptions } from './metadata-size'
+export { DEFAULTS, MAX_BLOCK_BYTES, MIN_BLOCK_BYTES, MIN_METADATA_BYTES, checkVolumeSize, resolveVolumeOptions } from './options'
+export type { AutoExtendConfig, AutoExtendOptions, OptionName, VolumeConfig, VolumeManagerOptions } from './options'
+export { getoptLong } from './getopt-long'
+export type { ArgKind, GetoptItem, LongOption } from './getopt-long'
+export { formatExponent, formatFixed } from './printf'
