@@ -2,7 +2,10 @@
 // (manual mode: a directory or file at /dev/mapper/<name>), half-made devices explained and swept by their
 // uuid mark, EBUSY naming holders and openers, rename/setUuid returning what the kernel has, and table errors
 // checked before the ioctl or explained from the kernel log afterwards.
-import { closeSync, mkdirSync, openSync, rmdirSync, rmSync, writeFileSync, existsSync } from 'node:fs'
+import { spawn } from 'node:child_process'
+import { closeSync, existsSync, mkdirSync, openSync, rmdirSync, rmSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { t } from 'tap'
 import { DeviceMapper } from '../../ts'
 import { dm, dmsetup, loopDevice, name, prefix, sweep } from './helpers'
@@ -142,4 +145,29 @@ t.test('table errors: checked before the ioctl where knowable, explained from th
   t.match(missing, { code: 'ENXIO', operation: 'DM_TABLE_LOAD' }, 'a missing dm device is ENXIO')
   t.notMatch(missing?.message, /a device in the table/, 'and is not blamed on the table')
   await dm.remove(n)
+})
+
+t.test('SIGKILL during creates: whatever is left half-made is named at create and swept by removeHalfMade', async (t) => {
+  const mark = `KILL${process.pid}-`
+  const entry = join(__dirname, '..', '..', 'ts', 'index.js')
+  // a child that creates and removes marked devices as fast as it can, until it is killed
+  const script = `
+    const { DeviceMapper } = require(${JSON.stringify(entry)})
+    const dm = new DeviceMapper({ uuidPrefix: ${JSON.stringify(mark)}, udev: 'manual' })
+    process.stdout.write('ready\\n')
+    for (let i = 0; ; i++) { const n = ${JSON.stringify(name('k'))} + (i % 4); try { dm.createSync(n, '0 8 zero'); dm.removeSync(n) } catch {} }`
+  for (let round = 0; round < 8; round++) {
+    const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] })
+    await new Promise((ready) => child.stdout.once('data', ready))
+    await sleep(20 + round * 15)
+    child.kill('SIGKILL')
+    await new Promise((exited) => child.once('exit', exited))
+  }
+  const marked = new DeviceMapper({ uuidPrefix: mark, udev: 'manual' })
+  const left = dm.listSync().filter((d) => d.uuid?.startsWith(mark))
+  const half = left.filter((d) => !dm.infoSync({ major: d.major, minor: d.minor }).activeTable).map((d) => d.name)
+  for (const n of half) t.throws(() => marked.createSync(n, '0 8 zero'), { code: 'EBUSY', message: /half-made/ }, `create of ${n} names it half-made`)
+  t.same((await marked.removeHalfMade()).sort(), half.sort(), `removeHalfMade removed the ${half.length} half-made device(s)`)
+  t.ok(dm.listSync().filter((d) => d.uuid?.startsWith(mark)).every((d) => dm.infoSync({ major: d.major, minor: d.minor }).activeTable), 'no marked device without a live table is left')
+  for (const d of dm.listSync().filter((x) => x.uuid?.startsWith(mark))) await marked.remove(d.name)
 })
