@@ -53,6 +53,10 @@ export class DmError extends Error {
   device: string
   // `declare`: no own property unless set, so printed errors show no `field: undefined`
   declare field?: string
+  /** a failed table load: the kernel's log line about it (`device-mapper: table: 253:3: linear: ...`), when readable */
+  declare kernelMessage?: string
+  /** DEV_CREATE's EBUSY: the device of that name exists without a live table (an interrupted create) */
+  declare halfMade?: boolean
 
   constructor(init: DmErrorInit) {
     const hint = init.operation === 'open' ? OPEN_HINTS[init.code] : undefined

@@ -130,7 +130,7 @@ function* explainExisting(err: DmError, name: string): Operation<DmError> {
     `: a device named '${name}' already exists half-made (no live table${(info.flags & Flags.INACTIVE_PRESENT) !== 0 ? ', an inactive one loaded' : ''}; ` +
     `left by an interrupted create?): remove it with remove('${name}')` +
     (info.uuid ? ` or, if its uuid carries this instance's uuidPrefix, removeHalfMade()` : '')
-  ;(err as DmError & { halfMade?: boolean }).halfMade = true
+  err.halfMade = true
   return err
 }
 

@@ -79,7 +79,7 @@ export function explainLoadError(err: unknown, ctx: LoadContext): unknown {
     const where = at.length === 1 ? `table[${at[0]}] (${type})` : type ? `a ${type} target` : 'the table'
     const why = type ? line.slice(type.length + 1).trim() : line
     err.message += `; the kernel refused ${where}: ${why}`
-    ;(err as DmError & { kernelMessage?: string }).kernelMessage = `device-mapper: table: ${ctx.major}:${ctx.minor}: ${line}`
+    err.kernelMessage = `device-mapper: table: ${ctx.major}:${ctx.minor}: ${line}`
     if (at.length === 1) err.field = `table[${at[0]}]`
   } else if (records === undefined && err.code === 'EINVAL') {
     err.message += ` (the kernel log, ${KMSG}, would say which target refused; it is not readable here)`
