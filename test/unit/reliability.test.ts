@@ -14,6 +14,7 @@ import { DeviceWatch } from '../../ts/events/watch'
 import { lastTableError, parseKmsgRecord } from '../../ts/core/kmsg'
 import type { EventPoller } from '../../ts/events/event-poller'
 import { FakeControl } from '../fakes/control'
+import { explainLoadError } from '../../ts/core/table-checks'
 
 const nowhere = (): DeviceMapper => new DeviceMapper({ controlPath: '/nonexistent/dm-control' })
 
@@ -191,4 +192,13 @@ t.test('create onto a half-made device says so and how to clear it; removeHalfMa
   t.same(dm.removeHalfMadeSync(), ['h'])
   t.same([...fake.devices.keys()].sort(), ['foreign', 'mine', 'ok'], 'live and unmarked devices stay')
   t.throws(() => fakeDm().dm.removeHalfMadeSync(), { code: 'EINVAL', field: 'uuidPrefix' })
+})
+
+t.test('a failed load says whether ENXIO is about the table or the dm device', async (t) => {
+  const mk = () => new DmError({ message: 'DM_TABLE_LOAD x: No such device or address (ENXIO)', code: 'ENXIO', operation: 'DM_TABLE_LOAD', device: 'x' })
+  const targets = [{ start: 0, length: 8, type: 'linear', params: '259:999 0' }]
+  const inTable = explainLoadError(mk(), { targets, since: 0, deviceExists: true }) as DmError
+  t.match(inTable.message, /a device in the table does not exist or is not a block device \(the dm device itself exists\)/)
+  const noDevice = explainLoadError(mk(), { targets, since: 0, deviceExists: false }) as DmError
+  t.equal(noDevice.message, 'DM_TABLE_LOAD x: No such device or address (ENXIO)', 'a missing dm device is left as the kernel said')
 })
