@@ -2,7 +2,7 @@
 // volume, a write, a snapshot, their info and status, and a teardown that leaves nothing behind.
 import { mkdtempSync, openSync, readSync, rmSync, closeSync, truncateSync, writeFileSync, writeSync } from 'node:fs'
 import { join } from 'node:path'
-import { DeviceMapper, loop, thin, thinPool, type DeviceInfo } from '../ts'
+import { DeviceMapper, loop, thin, thinPool, type DeviceInfo } from 'devmapper'
 
 const dm = new DeviceMapper()
 const MiB = 2048 // sectors

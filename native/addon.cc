@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
 #include <memory>
 #include <utility>
 
@@ -16,13 +17,14 @@
 #include "poll.h"
 #include "request.h"
 #include "udev.h"
+#include "worker.h"
 
 namespace dm {
 
 namespace {
 
 struct AddonState {
-  Napi::FunctionReference errorClass;  // DmError from TypeScript, registered once per environment
+  Napi::FunctionReference errorFactory;  // (errno, operation, device) => DmError, registered once per environment
 };
 
 // The fd outlives Control.close() while a worker still uses it, so a closed fd number is never reused mid-ioctl.
@@ -32,66 +34,54 @@ struct ControlFd {
   ~ControlFd() { ::close(fd); }
 };
 
-Napi::FunctionReference *ErrorClass(Napi::Env env) {
+Napi::FunctionReference *ErrorFactory(Napi::Env env) {
   AddonState *s = env.GetInstanceData<AddonState>();
-  return s ? &s->errorClass : nullptr;
+  return s ? &s->errorFactory : nullptr;
 }
 
-class SendWorker : public Napi::AsyncWorker {
- public:
-  SendWorker(Napi::Env env, std::shared_ptr<ControlFd> fd, std::vector<Request> reqs, bool batch)
-      : Napi::AsyncWorker(env, "devmapper:ioctl"),
-        fd_(std::move(fd)),
-        reqs_(std::move(reqs)),
-        batch_(batch),
-        deferred_(Napi::Promise::Deferred::New(env)) {}
+Napi::Value ErrorFor(Napi::Env env, const Request &req, const Reply &r) {
+  return MakeError(env, ErrorFactory(env), r.err, kCommands[req.cmd].name, DeviceLabel(req)).Value();
+}
 
-  Napi::Promise Promise() { return deferred_.Promise(); }
-
-  void Execute() override {
-    for (const Request &r : reqs_) {
-      replies_.push_back(Send(fd_->fd, r));
-      if (replies_.back().err != 0) break;
-    }
+// Sends requests in order, stopping at the first failure.
+std::vector<Reply> SendAll(int fd, const std::vector<Request> &reqs) {
+  std::vector<Reply> replies;
+  for (const Request &r : reqs) {
+    replies.push_back(Send(fd, r));
+    if (replies.back().err != 0) break;
   }
+  return replies;
+}
 
-  void OnOK() override {
-    Napi::Env env = Env();
-    Napi::HandleScope scope(env);
-    if (batch_) {
-      deferred_.Resolve(BatchResult(env, reqs_, replies_));
-      return;
-    }
-    const Reply &r = replies_[0];
-    if (r.err != 0) {
-      deferred_.Reject(MakeError(env, ErrorClass(env), r.err, kCommands[reqs_[0].cmd].name, DeviceLabel(reqs_[0])).Value());
+// Batch results: one entry per request that ran, the reply or { error } for the one that failed.
+Napi::Array BatchResult(Napi::Env env, const std::vector<Request> &reqs, const std::vector<Reply> &replies) {
+  Napi::Array out = Napi::Array::New(env, replies.size());
+  for (size_t i = 0; i < replies.size(); i++) {
+    if (replies[i].err != 0) {
+      Napi::Object e = Napi::Object::New(env);
+      e.Set("error", ErrorFor(env, reqs[i], replies[i]));
+      out.Set(static_cast<uint32_t>(i), e);
     } else {
-      deferred_.Resolve(FromReply(env, reqs_[0], r));
+      out.Set(static_cast<uint32_t>(i), FromReply(env, reqs[i], replies[i]));
     }
   }
+  return out;
+}
 
-  // Batch results: one entry per request that ran, the reply or { error } for the one that failed.
-  static Napi::Array BatchResult(Napi::Env env, const std::vector<Request> &reqs, const std::vector<Reply> &replies) {
-    Napi::Array out = Napi::Array::New(env, replies.size());
-    for (size_t i = 0; i < replies.size(); i++) {
-      if (replies[i].err != 0) {
-        Napi::Object e = Napi::Object::New(env);
-        e.Set("error", MakeError(env, ErrorClass(env), replies[i].err, kCommands[reqs[i].cmd].name,
-                                 DeviceLabel(reqs[i])).Value());
-        out.Set(static_cast<uint32_t>(i), e);
-      } else {
-        out.Set(static_cast<uint32_t>(i), FromReply(env, reqs[i], replies[i]));
-      }
-    }
-    return out;
+// One command (rejects with its error) or a batch (resolves with BatchResult), on the thread pool.
+struct SendJob {
+  std::shared_ptr<ControlFd> fd;
+  std::vector<Request> reqs;
+  bool batch;
+  std::vector<Reply> replies;
+
+  void Execute() { replies = SendAll(fd->fd, reqs); }
+
+  Napi::Value Settle(Napi::Env env, bool &reject) {
+    if (batch) return BatchResult(env, reqs, replies);
+    reject = replies[0].err != 0;
+    return reject ? ErrorFor(env, reqs[0], replies[0]) : FromReply(env, reqs[0], replies[0]);
   }
-
- private:
-  std::shared_ptr<ControlFd> fd_;
-  std::vector<Request> reqs_;
-  std::vector<Reply> replies_;
-  bool batch_;
-  Napi::Promise::Deferred deferred_;
 };
 
 class Control : public Napi::ObjectWrap<Control> {
@@ -115,18 +105,18 @@ class Control : public Napi::ObjectWrap<Control> {
  private:
   template <unsigned... Ns>
   static void AddCommands(std::vector<PropertyDescriptor> &props, std::integer_sequence<unsigned, Ns...>) {
-    // Names are kept alive by kCommands; "<method>Sync" strings are built once and leaked on purpose.
+    // Names are kept alive by kCommands; the "<method>Sync" strings are made once per process (not per worker
+    // thread) and never freed, so no exit-time destructor races a thread that is still starting up.
+    static const std::string *syncNames = new std::string[sizeof...(Ns)]{(std::string(kCommands[Ns].method) + "Sync")...};
     (props.push_back(InstanceMethod<&Control::Run<static_cast<Cmd>(Ns)>>(kCommands[Ns].method)), ...);
-    (props.push_back(InstanceMethod<&Control::RunSync<static_cast<Cmd>(Ns)>>(
-         (new std::string(std::string(kCommands[Ns].method) + "Sync"))->c_str())),
-     ...);
+    (props.push_back(InstanceMethod<&Control::RunSync<static_cast<Cmd>(Ns)>>(syncNames[Ns].c_str())), ...);
   }
 
   // Opens the control device on first use; throws the open error with the path as the device.
   std::shared_ptr<ControlFd> Open(Napi::Env env) {
     if (fd_) return fd_;
     int fd = ::open(path_.c_str(), O_RDWR | O_CLOEXEC);
-    if (fd < 0) throw MakeError(env, ErrorClass(env), errno, "open", path_);
+    if (fd < 0) throw MakeError(env, ErrorFactory(env), errno, "open", path_);
     fd_ = std::make_shared<ControlFd>(fd);
     return fd_;
   }
@@ -135,11 +125,7 @@ class Control : public Napi::ObjectWrap<Control> {
   Napi::Value Run(const Napi::CallbackInfo &info) {
     Napi::Env env = info.Env();
     auto fd = Open(env);
-    std::vector<Request> reqs{ToRequest(C, info[0])};
-    auto *w = new SendWorker(env, std::move(fd), std::move(reqs), false);
-    Napi::Promise p = w->Promise();
-    w->Queue();
-    return p;
+    return QueueJob(env, "devmapper:ioctl", SendJob{std::move(fd), {ToRequest(C, info[0])}, false, {}});
   }
 
   template <Cmd C>
@@ -148,7 +134,7 @@ class Control : public Napi::ObjectWrap<Control> {
     auto fd = Open(env);
     Request req = ToRequest(C, info[0]);
     Reply r = Send(fd->fd, req);
-    if (r.err != 0) throw MakeError(env, ErrorClass(env), r.err, kCommands[C].name, DeviceLabel(req));
+    if (r.err != 0) throw MakeError(env, ErrorFactory(env), r.err, kCommands[C].name, DeviceLabel(req));
     return FromReply(env, req, r);
   }
 
@@ -169,21 +155,13 @@ class Control : public Napi::ObjectWrap<Control> {
   Napi::Value Batch(const Napi::CallbackInfo &info) {
     std::vector<Request> reqs = ToRequests(info);
     auto fd = Open(info.Env());
-    auto *w = new SendWorker(info.Env(), std::move(fd), std::move(reqs), true);
-    Napi::Promise p = w->Promise();
-    w->Queue();
-    return p;
+    return QueueJob(info.Env(), "devmapper:ioctl", SendJob{std::move(fd), std::move(reqs), true, {}});
   }
 
   Napi::Value BatchSync(const Napi::CallbackInfo &info) {
     std::vector<Request> reqs = ToRequests(info);
     auto fd = Open(info.Env());
-    std::vector<Reply> replies;
-    for (const Request &r : reqs) {
-      replies.push_back(Send(fd->fd, r));
-      if (replies.back().err != 0) break;
-    }
-    return SendWorker::BatchResult(info.Env(), reqs, replies);
+    return BatchResult(info.Env(), reqs, SendAll(fd->fd, reqs));
   }
 
   Napi::Value Close(const Napi::CallbackInfo &info) {
@@ -198,12 +176,17 @@ class Control : public Napi::ObjectWrap<Control> {
   std::shared_ptr<ControlFd> fd_;
 };
 
-// setErrorClass(DmError): errors are then created as instances of it, with { message, code, errno, operation,
-// device } passed to its constructor.
-Napi::Value SetErrorClass(const Napi::CallbackInfo &info) {
+// setErrorFactory((errno, operation, device) => Error): every failed open or ioctl is reported as what it returns.
+Napi::Value SetErrorFactory(const Napi::CallbackInfo &info) {
   AddonState *s = info.Env().GetInstanceData<AddonState>();
-  if (info[0].IsFunction()) s->errorClass = Napi::Persistent(info[0].As<Napi::Function>());
+  if (info[0].IsFunction()) s->errorFactory = Napi::Persistent(info[0].As<Napi::Function>());
   return info.Env().Undefined();
+}
+
+// strerror(errno): the C library's description, for the messages TypeScript composes.
+Napi::Value StrError(const Napi::CallbackInfo &info) {
+  int err = info[0].IsNumber() ? info[0].As<Napi::Number>().Int32Value() : 0;
+  return Napi::String::New(info.Env(), strerror(err));
 }
 
 }  // namespace
@@ -214,7 +197,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   Napi::Function control = Control::Define(env);
   exports.Set("Control", control);
   exports.Set("Poller", DefinePoller(env));
-  exports.Set("setErrorClass", Napi::Function::New(env, SetErrorClass, "setErrorClass"));
+  exports.Set("setErrorFactory", Napi::Function::New(env, SetErrorFactory, "setErrorFactory"));
+  exports.Set("strerror", Napi::Function::New(env, StrError, "strerror"));
   Napi::Object commands = Napi::Object::New(env);
   for (unsigned i = 0; i < CMD_COUNT; i++) {
     Napi::Object c = Napi::Object::New(env);

@@ -57,11 +57,6 @@ Napi::Array Version(Napi::Env env, const uint32_t v[3]) {
   return a;
 }
 
-const char *ErrnoName(int err) {
-  const char *n = strerrorname_np(err);
-  return n ? n : "EUNKNOWN";
-}
-
 }  // namespace
 
 Request ToRequest(Cmd cmd, const Napi::Value &value) {
@@ -182,25 +177,21 @@ std::string DeviceLabel(const Request &req) {
   return std::string();
 }
 
-Napi::Error MakeError(Napi::Env env, Napi::FunctionReference *errorClass, int err, const char *operation,
+Napi::Error MakeError(Napi::Env env, Napi::FunctionReference *factory, int err, const char *operation,
                       const std::string &device) {
-  std::string message = std::string(operation) + (device.empty() ? "" : " " + device) + ": " + strerror(err) +
-                        " (" + ErrnoName(err) + ")";
-  Napi::Object props = Napi::Object::New(env);
-  props.Set("message", message);
-  props.Set("code", ErrnoName(err));
-  props.Set("errno", err);
-  props.Set("operation", operation);
-  props.Set("device", device);
-  if (errorClass != nullptr && !errorClass->IsEmpty()) {
-    Napi::Object e = errorClass->New({props});
-    return Napi::Error(env, e);
+  Napi::Number errnum = Napi::Number::New(env, err);
+  Napi::String op = Napi::String::New(env, operation);
+  Napi::String dev = Napi::String::New(env, device);
+  if (factory != nullptr && !factory->IsEmpty()) {
+    Napi::Value e = factory->Call({errnum, op, dev});
+    if (e.IsObject()) return Napi::Error(env, e);
   }
-  Napi::Error e = Napi::Error::New(env, message);
-  e.Set("code", props.Get("code"));
-  e.Set("errno", props.Get("errno"));
-  e.Set("operation", props.Get("operation"));
-  e.Set("device", props.Get("device"));
+  // No factory registered (the addon used on its own): a plain Error with the same fields, minus the errno name.
+  Napi::Error e = Napi::Error::New(env, std::string(operation) + (device.empty() ? "" : " " + device) + ": " +
+                                            strerror(err) + " (errno " + std::to_string(err) + ")");
+  e.Set("errno", errnum);
+  e.Set("operation", op);
+  e.Set("device", dev);
   return e;
 }
 

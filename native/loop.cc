@@ -3,6 +3,8 @@
 // errno numbers, never thrown: TypeScript knows the device and the operation and builds the DmError.
 #include "loop.h"
 
+#include "worker.h"
+
 #include <linux/loop.h>
 #include <sys/ioctl.h>
 
@@ -107,22 +109,14 @@ Napi::Value Status(Napi::Env env, const Outcome &o) {
   return out;
 }
 
-class LoopWorker : public Napi::AsyncWorker {
- public:
-  LoopWorker(Napi::Env env, Work work, ToJs toJs)
-      : Napi::AsyncWorker(env, "devmapper:loop"),
-        work_(std::move(work)),
-        toJs_(toJs),
-        deferred_(Napi::Promise::Deferred::New(env)) {}
-  Napi::Promise Promise() { return deferred_.Promise(); }
-  void Execute() override { out_ = work_(); }
-  void OnOK() override { deferred_.Resolve(toJs_(Env(), out_)); }
+// One loop ioctl on the thread pool (native/worker.h).
+struct LoopJob {
+  Work work;
+  ToJs toJs;
+  Outcome out;
 
- private:
-  Work work_;
-  ToJs toJs_;
-  Outcome out_;
-  Napi::Promise::Deferred deferred_;
+  void Execute() { out = work(); }
+  Napi::Value Settle(Napi::Env env, bool &) { return toJs(env, out); }
 };
 
 // Arguments are read on the JS thread into a Work; it runs here (sync) or on the thread pool (async).
@@ -130,10 +124,7 @@ template <Work (*Prepare)(const Napi::CallbackInfo &), ToJs Convert, bool Async>
 Napi::Value Op(const Napi::CallbackInfo &info) {
   Work work = Prepare(info);
   if (!Async) return Convert(info.Env(), work());
-  auto *w = new LoopWorker(info.Env(), std::move(work), Convert);
-  Napi::Promise p = w->Promise();
-  w->Queue();
-  return p;
+  return QueueJob(info.Env(), "devmapper:loop", LoopJob{std::move(work), Convert, {}});
 }
 
 // getFree(controlFd) -> { errno, number }: the first unbound loop device, created if there is none.

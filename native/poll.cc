@@ -15,9 +15,13 @@ class Poller;
 
 // The uv handle lives apart from the JS object: uv_close completes on a later loop turn, possibly after the
 // object was collected, so the close callback owns (and frees) this memory.
+// While the handle is open, an async cleanup hook keeps the environment's teardown waiting for its close: a
+// close callback left pending past teardown would run after Node unloaded this addon (a crash on
+// worker.terminate()). The hook is removed in the close callback, however the close began.
 struct PollHandle {
   uv_poll_t poll;
   Poller *owner;
+  napi_async_cleanup_hook_handle hook;
 };
 
 class Poller : public Napi::ObjectWrap<Poller> {
@@ -53,24 +57,25 @@ class Poller : public Napi::ObjectWrap<Poller> {
     }
     h->owner = this;
     h->poll.data = h;
+    if (napi_add_async_cleanup_hook(env, CleanupHook, h, &h->hook) != napi_ok) {
+      uv_close(reinterpret_cast<uv_handle_t *>(&h->poll), OnClose);
+      throw Napi::Error::New(env, "Poller: cannot add a cleanup hook");
+    }
     // A watcher alone must not keep the process alive; callers that wait for a result ref() it meanwhile.
     uv_unref(reinterpret_cast<uv_handle_t *>(&h->poll));
     handle_ = h;
-    napi_add_env_cleanup_hook(env, CleanupHook, this);
-    hookAdded_ = true;
   }
 
-  ~Poller() override {
-    if (hookAdded_) napi_remove_env_cleanup_hook(env_, CleanupHook, this);
-    CloseHandle();
-  }
+  ~Poller() override { CloseHandle(); }
 
  private:
-  static void CleanupHook(void *arg) {
-    auto *self = static_cast<Poller *>(arg);
-    self->hookAdded_ = false;
-    self->active_ = false;  // the environment is going away: no reference bookkeeping, just close the handle
-    self->CloseHandle();
+  // The environment is going away: detach from the JS object (no reference bookkeeping), close the handle.
+  static void CleanupHook(napi_async_cleanup_hook_handle, void *arg) {
+    auto *h = static_cast<PollHandle *>(arg);
+    if (h->owner != nullptr) {
+      h->owner->active_ = false;
+      h->owner->CloseHandle();
+    }
   }
 
   static void OnPoll(uv_poll_t *poll, int status, int events) {
@@ -78,19 +83,27 @@ class Poller : public Napi::ObjectWrap<Poller> {
     if (h->owner != nullptr) h->owner->Deliver(status, events);
   }
 
-  static void OnClose(uv_handle_t *handle) { delete static_cast<PollHandle *>(handle->data); }
+  static void OnClose(uv_handle_t *handle) {
+    auto *h = static_cast<PollHandle *>(handle->data);
+    if (h->hook != nullptr) napi_remove_async_cleanup_hook(h->hook);
+    delete h;
+  }
 
-  void Deliver(int status, int events) {
-    Napi::Env env = Env();
-    Napi::HandleScope scope(env);
-    // libuv reports a failed poll as a negative errno; JS gets the positive errno, 0 when readable.
-    Napi::Value args[] = {Napi::Number::New(env, status < 0 ? -status : 0), Napi::Number::New(env, events)};
+  // Runs from the bare event loop, outside any N-API callback: nothing may be thrown out of here. An error of
+  // the JS callback goes to 'uncaughtException'; during teardown (JS disabled) the event is dropped.
+  void Deliver(int status, int events) noexcept {
     try {
-      // MakeCallback, not Call: this runs from the bare event loop, and promise jobs the callback queues must
-      // run before the loop goes back to sleep.
-      callback_.MakeCallback(Value(), {args[0], args[1]}, *context_);
-    } catch (const Napi::Error &e) {
-      napi_fatal_exception(env, e.Value());
+      Napi::Env env = Env();
+      Napi::HandleScope scope(env);
+      // libuv reports a failed poll as a negative errno; JS gets the positive errno, 0 when readable.
+      Napi::Value args[] = {Napi::Number::New(env, status < 0 ? -status : 0), Napi::Number::New(env, events)};
+      try {
+        // MakeCallback, not Call: promise jobs the callback queues must run before the loop sleeps again.
+        callback_.MakeCallback(Value(), {args[0], args[1]}, *context_);
+      } catch (const Napi::Error &e) {
+        napi_fatal_exception(env, e.Value());
+      }
+    } catch (const Napi::Error &) {
     }
   }
 
@@ -145,8 +158,6 @@ class Poller : public Napi::ObjectWrap<Poller> {
   std::unique_ptr<Napi::AsyncContext> context_;
   PollHandle *handle_ = nullptr;
   bool active_ = false;
-  bool hookAdded_ = false;
-  napi_env env_ = Env();
 };
 
 }  // namespace

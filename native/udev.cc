@@ -3,12 +3,17 @@
 // TypeScript knows the operation and device and builds the DmError.
 #include "udev.h"
 
+#include "worker.h"
+
 #include <sys/ipc.h>
 #include <sys/sem.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/types.h>
 #include <sys/random.h>
+#include <sys/syscall.h>
+#include <fcntl.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstdint>
@@ -122,30 +127,19 @@ Napi::Value CookieRemove(const Napi::CallbackInfo &info) {
   return Napi::Number::New(info.Env(), SemRemove(SemidArg(info)));
 }
 
-class WaitWorker : public Napi::AsyncWorker {
- public:
-  WaitWorker(Napi::Env env, int semid, uint32_t timeoutMs)
-      : Napi::AsyncWorker(env, "devmapper:udev-wait"),
-        semid_(semid),
-        timeoutMs_(timeoutMs),
-        deferred_(Napi::Promise::Deferred::New(env)) {}
-  Napi::Promise Promise() { return deferred_.Promise(); }
-  void Execute() override { err_ = DropWaitRemove(semid_, timeoutMs_); }
-  void OnOK() override { deferred_.Resolve(Napi::Number::New(Env(), err_)); }
+// Drops our reference and waits for udev on the thread pool, resolving with the errno.
+struct WaitJob {
+  int semid;
+  uint32_t timeoutMs;
+  int err = 0;
 
- private:
-  int semid_;
-  uint32_t timeoutMs_;
-  int err_ = 0;
-  Napi::Promise::Deferred deferred_;
+  void Execute() { err = DropWaitRemove(semid, timeoutMs); }
+  Napi::Value Settle(Napi::Env env, bool &) { return Napi::Number::New(env, err); }
 };
 
 // cookieWait(semid, timeoutMs) -> Promise<errno>, on the thread pool so the JS thread never blocks on udev.
 Napi::Value CookieWait(const Napi::CallbackInfo &info) {
-  auto *w = new WaitWorker(info.Env(), SemidArg(info), Arg(info, 1));
-  Napi::Promise p = w->Promise();
-  w->Queue();
-  return p;
+  return QueueJob(info.Env(), "devmapper:udev-wait", WaitJob{SemidArg(info), Arg(info, 1)});
 }
 
 // cookieWaitSync(semid, timeoutMs) -> errno
@@ -158,7 +152,13 @@ Napi::Value Mknod(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   if (info.Length() < 1 || !info[0].IsString()) throw Napi::TypeError::New(env, "mknod: path must be a string");
   std::string path = info[0].As<Napi::String>().Utf8Value();
-  int rc = mknod(path.c_str(), S_IFBLK | (Arg(info, 3) & 07777), makedev(Arg(info, 1), Arg(info, 2)));
+  // The raw syscall, not mknod(3): glibc 2.33 turned mknod into a new versioned symbol, which would stop the
+  // addon loading on older glibc (Debian 10, RHEL 8); mknodat exists on every Linux architecture.
+  // The kernel takes the device number as 32 bits (as glibc's own mknodat passes it).
+  dev_t dev = makedev(Arg(info, 1), Arg(info, 2));
+  auto kdev = static_cast<unsigned int>(dev);
+  if (kdev != dev) return Napi::Number::New(env, EINVAL);
+  long rc = syscall(SYS_mknodat, AT_FDCWD, path.c_str(), static_cast<unsigned int>(S_IFBLK | (Arg(info, 3) & 07777)), kdev);
   return Napi::Number::New(env, rc < 0 ? errno : 0);
 }
 

@@ -11,6 +11,9 @@ export type {
 } from './core'
 export { DmError, Flags, UdevFlags, formatTable, parseTable, parseTypedTable, registerTargetType, targetType } from './core'
 export type { FormatOptions, NameMangling, RawTarget, TableInput, TargetInput, TargetType, UdevCallOptions, UdevMode } from './core'
+export type {
+  KnownTarget, StatusFieldsByType, StatusTarget, TableFieldsByType, TableTarget, UnknownTarget, UnknownTargetType,
+} from './core'
 export { MAX_THIN_ID, ThinPool, checkThinId } from './thin'
 export type { SnapshotOptions, ThinPoolStatus, TransactionId } from './thin'
 export { DeviceWatch } from './events'

@@ -5,6 +5,7 @@ import { statSync } from 'node:fs'
 import { t } from 'tap'
 import { formatTable, linear, snapshot, snapshotOrigin, striped, type TargetInput } from '../../ts'
 import { devPath, dm, dmsetup, loopDevice, name, readDevice, sh, sweep, writeDevice } from './helpers'
+import { activeOf } from './narrow'
 
 t.teardown(sweep)
 
@@ -88,7 +89,7 @@ t.test('classic snapshot: overwrite the origin, read the old data through the sn
   writeDevice(devPath(origin), 0, fill(0xbb, 65536))
   t.same(readDevice(devPath(origin), 0, 65536), fill(0xbb, 65536), 'the origin has the new data')
   t.same(readDevice(devPath(name('snap')), 0, 65536), fill(0xaa, 65536), 'the snapshot still has the old data')
-  const [st] = await dm.status(name('snap'))
+  const st = activeOf((await dm.status(name('snap')))[0], 'snapshot')
   t.match(st, { state: 'active', totalSectors: size, metadataSectors: Number })
   t.ok((st.allocatedSectors as number) >= 128 + (st.metadataSectors as number), `64 KiB of old chunks copied: ${st.params}`)
   t.equal(dmsetup('status', name('snap')).trim(), `0 ${size} snapshot ${st.params}`)
@@ -99,7 +100,7 @@ t.test('classic snapshot: overwrite the origin, read the old data through the sn
   await dm.load(origin, [snapshot(size, base.path, cow.path, { persistent: 'P', chunkSize: 16, merge: true })])
   await dm.resume(origin)
   let ms = (await dm.status(origin))[0]
-  for (let i = 0; i < 100 && !ms.merged; i++) {
+  for (let i = 0; i < 100 && !(ms.type === 'snapshot-merge' && ms.state === 'active' && ms.merged); i++) {
     await settle(50)
     ms = (await dm.status(origin))[0]
   }

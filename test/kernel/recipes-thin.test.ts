@@ -4,6 +4,7 @@
 import { t } from 'tap'
 import { thin, thinPool } from '../../ts'
 import { devPath, dm, dmsetup, loopDevice, name, readDevice, sweep, writeDevice } from './helpers'
+import { activeOf, tableOf } from './narrow'
 
 t.teardown(sweep)
 
@@ -17,7 +18,7 @@ t.test('cookbook: fresh pool, thin volume, internal snapshot, teardown with the 
   const pool = name('pool')
   // dmsetup create pool --table "0 <data sectors> thin-pool $metadata_dev $data_dev $data_block_size $low_water_mark"
   await dm.create(pool, `0 ${data.sectors} thin-pool ${meta.path} ${data.path} 128 32`)
-  const [table] = await dm.table(pool)
+  const table = tableOf((await dm.table(pool))[0], 'thin-pool')
   t.match(table, { type: 'thin-pool', dataBlockSize: 128, lowWaterMark: 32, features: [] })
   t.equal(dmsetup('table', pool).trim(), `0 ${data.sectors} thin-pool ${table.metadataDevice} ${table.dataDevice} 128 32 0`)
 
@@ -30,7 +31,7 @@ t.test('cookbook: fresh pool, thin volume, internal snapshot, teardown with the 
   writeDevice(devPath(vol), 0, fill(0x5a, 1 << 20))
   const [vs] = await dm.status(vol)
   t.match(vs, { state: 'active', mappedSectors: 2048, highestMappedSector: 2047 }, `thin status '${vs.params}'`)
-  const [ps] = await dm.status(pool)
+  const ps = activeOf((await dm.status(pool))[0], 'thin-pool')
   t.match(ps, {
     state: 'active', transactionId: 0, usedDataBlocks: 16, totalDataBlocks: data.sectors / 128, heldMetadataRoot: null,
     mode: 'rw', discards: 'discard_passdown', noSpacePolicy: 'queue', needsCheck: false, metadataLowWatermark: Number,
@@ -52,7 +53,7 @@ t.test('cookbook: fresh pool, thin volume, internal snapshot, teardown with the 
   await dm.message(pool, 0, 'set_transaction_id 0 1')
   t.match((await dm.status(pool))[0], { transactionId: 1 })
   await dm.message(pool, 0, 'reserve_metadata_snap')
-  const held = (await dm.status(pool))[0]
+  const held = activeOf((await dm.status(pool))[0], 'thin-pool')
   t.ok(typeof held.heldMetadataRoot === 'number' && held.heldMetadataRoot > 0, `held metadata root ${held.heldMetadataRoot}`)
   await dm.message(pool, 0, 'release_metadata_snap')
   t.match((await dm.status(pool))[0], { heldMetadataRoot: null })

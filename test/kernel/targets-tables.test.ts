@@ -7,6 +7,7 @@ import { inspect } from 'node:util'
 import { t, type Test } from 'tap'
 import { CryptKey, formatTable, type TargetInput } from '../../ts'
 import { devPath, dm, dmsetup, loopDevice, name, readDevice, sh, sweep, writeDevice } from './helpers'
+import { activeOf, statusOf, tableOf } from './narrow'
 
 t.teardown(sweep)
 
@@ -91,7 +92,7 @@ t.test('striped: table and live status', async (t) => {
   const n = name('stripe')
   await roundTrip(t, n, [{ length: 8192, type: 'striped', chunkSize: 128, stripes: [{ device: a.path, offset: 0 }, { device: B, offset: 1024 }] }],
     [{ start: 0, length: 8192, type: 'striped', chunkSize: 128, stripes: [{ device: A, offset: 0 }, { device: B, offset: 1024 }] }])
-  const [st] = await dm.status(n)
+  const st = statusOf((await dm.status(n))[0], 'striped')
   t.same(st.stripes, [{ device: A, health: 'A' }, { device: B, health: 'A' }])
   t.equal(dmsetup('status', n).trim(), `0 8192 striped 2 ${A} ${B} 1 AA`)
 })
@@ -179,8 +180,9 @@ t.test('crypt: key round-trips under SECURE_DATA, masked when printed', async (t
   const read = await roundTrip(t, n,
     [{ length: 8192, type: 'crypt', cipher: 'aes-xts-plain64', key, ivOffset: 0, device: a.path, offset: 0, options: ['allow_discards'] }],
     [{ start: 0, length: 8192, type: 'crypt', cipher: 'aes-xts-plain64', key: new CryptKey(key), ivOffset: 0, device: A, offset: 0, options: ['allow_discards'] }], true)
-  t.ok(read[0].key instanceof CryptKey)
-  t.equal((read[0].key as CryptKey).reveal(), key, 'the key read back under SECURE_DATA is the key loaded')
+  const readKey = tableOf(read[0], 'crypt').key
+  t.ok(readKey instanceof CryptKey)
+  t.equal(readKey.reveal(), key, 'the key read back under SECURE_DATA is the key loaded')
   t.equal(read[0].params, `aes-xts-plain64 ${key} 0 ${A} 0 1 allow_discards`)
   for (const printed of [inspect(read), JSON.stringify(read), formatTable(read)]) t.notOk(printed.includes(key.slice(0, 16)), 'key not printed')
   t.equal(formatTable(read), `0 8192 crypt aes-xts-plain64 <redacted> 0 ${A} 0 1 allow_discards`)
@@ -207,7 +209,7 @@ t.test('cache: table echoes features and policy args; status parsed', async (t) 
     [{ start: 0, length: 32768, type: 'cache', metadataDevice: M, cacheDevice: F, originDevice: S, blockSize: 512, features: ['metadata2', 'writeback'], policy: 'smq', policyArgs: { migration_threshold: 4096 } }])
   writeDevice(devPath(n), 0, Buffer.alloc(65536, 3))
   readDevice(devPath(n), 0, 65536)
-  const [st] = await dm.status(n)
+  const st = activeOf((await dm.status(n))[0], 'cache')
   t.match(st, {
     state: 'active', metadataBlockSize: 8, cacheBlockSize: 512, totalCacheBlocks: 32, features: ['metadata2', 'writeback'],
     coreArgs: { migration_threshold: 4096 }, policy: 'smq', mode: 'rw', needsCheck: false,
@@ -251,7 +253,7 @@ t.test('mirror: core log, two legs in sync', async (t) => {
     [{ length: 8192, type: 'mirror', log: { type: 'core', regionSize: 1024 }, mirrors: [{ device: a.path, offset: 0 }, { device: b.path, offset: 0 }], features: ['handle_errors'] }],
     [{ start: 0, length: 8192, type: 'mirror', log: { type: 'core', regionSize: 1024 }, mirrors: [{ device: A, offset: 0 }, { device: B, offset: 0 }], features: ['handle_errors'] }])
   let st = (await dm.status(n))[0]
-  for (let i = 0; i < 50 && st.syncedRegions !== st.totalRegions; i++) {
+  for (let i = 0; i < 50 && !(st.type === 'mirror' && st.state === 'active' && st.syncedRegions === st.totalRegions); i++) {
     await new Promise((r) => setTimeout(r, 100))
     st = (await dm.status(n))[0]
   }
@@ -269,7 +271,7 @@ t.test('raid: raid1 with metadata devices, synced status', async (t) => {
     [{ length: 8192, type: 'raid', raidType: 'raid1', chunkSize: 0, options: ['region_size', '1024'], devices: [{ metadata: m1.path, data: d1.path }, { metadata: M2, data: d2.path }] }],
     [{ start: 0, length: 8192, type: 'raid', raidType: 'raid1', chunkSize: 0, options: ['region_size', '1024'], devices: [{ metadata: M1, data: D1 }, { metadata: M2, data: D2 }] }])
   let st = (await dm.status(n))[0]
-  for (let i = 0; i < 100 && st.syncAction !== 'idle'; i++) {
+  for (let i = 0; i < 100 && !(st.type === 'raid' && st.state === 'active' && st.syncAction === 'idle'); i++) {
     await new Promise((r) => setTimeout(r, 100))
     st = (await dm.status(n))[0]
   }

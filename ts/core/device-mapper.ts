@@ -8,10 +8,11 @@ import { native, type NativeControl } from './native'
 import type { Operation } from './operation'
 import {
   depsOp, infoOp, listOp, messageOp, setGeometryOp, statusOp, tableOp, targetVersionOp, targetVersionsOp, versionOp,
-  waitEventOp, type Target,
+  waitEventOp,
 } from './queries'
 import { Runner } from './runner'
 import type { TableInput } from './table'
+import type { StatusTarget, TableTarget } from './typed-targets'
 import type {
   CreateOptions, DeviceInfo, DeviceMapperOptions, DeviceRef, Geometry, ListedDevice, RemoveOptions, SuspendOptions, Version,
 } from './types'
@@ -121,6 +122,7 @@ export class DeviceMapper {
     return this.runSync(resumeOp(device, options))
   }
 
+  /** Suspends the device: I/O queues until resume. `noFlush` keeps queued I/O queued; `skipLockfs` skips the file-system freeze. */
   suspend(device: DeviceRef, options: SuspendOptions = {}): Promise<DeviceInfo> {
     return this.run(suspendOp(device, options))
   }
@@ -175,6 +177,7 @@ export class DeviceMapper {
     this.#runner.removeAllSync()
   }
 
+  /** The device's state: numbers, open count, event counter, suspended, tables loaded, node path. */
   async info(device: DeviceRef): Promise<DeviceInfo> {
     return this.infoSync(device)
   }
@@ -191,19 +194,19 @@ export class DeviceMapper {
   }
 
   /** The active (or inactive) table, typed where the target type is known. */
-  async table(device: DeviceRef, options: { inactive?: boolean } = {}): Promise<Target[]> {
+  async table(device: DeviceRef, options: { inactive?: boolean } = {}): Promise<TableTarget[]> {
     return this.tableSync(device, options)
   }
-  tableSync(device: DeviceRef, options: { inactive?: boolean } = {}): Target[] {
+  tableSync(device: DeviceRef, options: { inactive?: boolean } = {}): TableTarget[] {
     return this.runSync(tableOp(device, options))
   }
 
   /** Per-target status, typed where the target type is known. `noFlush` keeps a thin-pool from committing. */
-  async status(device: DeviceRef, options: { noFlush?: boolean } = {}): Promise<Target[]> {
+  async status(device: DeviceRef, options: { noFlush?: boolean } = {}): Promise<StatusTarget[]> {
     // Without NOFLUSH a thin-pool commits its metadata (I/O) before answering: that one goes off-thread.
     return options?.noFlush ? this.runSync(statusOp(device, options)) : this.run(statusOp(device, options))
   }
-  statusSync(device: DeviceRef, options: { noFlush?: boolean } = {}): Target[] {
+  statusSync(device: DeviceRef, options: { noFlush?: boolean } = {}): StatusTarget[] {
     return this.runSync(statusOp(device, options))
   }
 
@@ -241,6 +244,7 @@ export class DeviceMapper {
     return this.#control.fd()
   }
 
+  /** Sets the disk geometry (cylinders, heads, sectors, start) the device reports to HDIO_GETGEO. */
   setGeometry(device: DeviceRef, geometry: Geometry): Promise<DeviceInfo> {
     return this.run(setGeometryOp(device, geometry))
   }

@@ -15,9 +15,12 @@ export interface DmErrorInit {
   cause?: unknown
 }
 
+// Where Linux has two names for one number, the one its headers (and glibc's strerrorname_np) use.
+const PREFERRED_NAMES: Record<number, string> = { 95: 'EOPNOTSUPP' }
+
 /** The errno name for a number ('EPERM' for 1), as in DmError.code. */
 export function errnoName(errno: number, fallback = `errno ${errno}`): string {
-  return Object.entries(constants.errno as Record<string, number>).find(([, n]) => n === errno)?.[0] ?? fallback
+  return PREFERRED_NAMES[errno] ?? Object.entries(constants.errno as Record<string, number>).find(([, n]) => n === errno)?.[0] ?? fallback
 }
 
 /**
@@ -69,6 +72,15 @@ export class DmError extends Error {
     this.device = init.device ?? ''
     if (init.field !== undefined) this.field = init.field
   }
+}
+
+/**
+ * The error for a failed open or ioctl, made for the native layer (which passes numbers only):
+ * "DM_DEV_REMOVE name: Device or resource busy (EBUSY)". `description` is the C library's strerror text.
+ */
+export function kernelError(errno: number, operation: string, device: string, description: string): DmError {
+  const code = errnoName(errno, 'EUNKNOWN')
+  return new DmError({ message: `${operation}${device ? ` ${device}` : ''}: ${description} (${code})`, code, errno, operation, device })
 }
 
 /** A rejected input: code EINVAL, raised before any ioctl is sent. */

@@ -7,6 +7,7 @@ export { DmError, errnoName, invalid, show, withCleanupError } from './errors'
 export { Flags } from './flags'
 export { formatTable, parseTable, parseTypedTable, registerTargetType, targetType } from './table'
 export type { FormatOptions, RawTarget, TableInput, TargetInput, TargetType } from './table'
+export type { KnownTarget, StatusFieldsByType, StatusTarget, TableFieldsByType, TableTarget, UnknownTarget, UnknownTargetType } from './typed-targets'
 export type {
   CreateOptions, DeviceInfo, DeviceMapperOptions, DeviceRef, Geometry, ListedDevice, RemoveOptions, SuspendOptions, Version,
 } from './types'

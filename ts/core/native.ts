@@ -1,8 +1,8 @@
-// The native addon's shape, declared in one place, and its loader: a prebuild for this platform first, then
-// the local node-gyp build (found by `bindings`), then the cmake-js build.
+// The native addon's shape, declared in one place, and its loader: node-gyp-build's choice (the local node-gyp
+// build, else the best prebuild for this platform), falling back past files that fail to load, then the cmake-js build.
 import { existsSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
-import { DmError } from './errors'
+import { kernelError, type DmError } from './errors'
 
 export interface NativeTarget {
   start: number | bigint
@@ -134,26 +134,69 @@ export interface NativeAddon {
   Poller: new (fd: number, onReadable: (errno: number, events: number) => void) => NativePoller
   udev: NativeUdev
   loop: NativeLoop
-  setErrorClass(cls: typeof DmError): void
+  /** Every failed open or ioctl becomes what `make` returns; the native side passes numbers, no names. */
+  setErrorFactory(make: (errno: number, operation: string, device: string) => Error): void
+  /** The C library's description of an errno ('Device or resource busy'). */
+  strerror(errno: number): string
   commands: Record<Command, { nr: number; name: string; minVersion: [number, number, number] }>
 }
 
-function load(): NativeAddon {
-  // dist/core/native.js in the package, build/ts/core/native.js when the tests compile the sources
-  const root = [join(__dirname, '..', '..'), join(__dirname, '..', '..', '..')].find((d) => existsSync(join(d, 'binding.gyp')))!
-  const prebuilds = join(root, 'prebuilds', `${process.platform}-${process.arch}`)
-  if (existsSync(prebuilds)) {
-    const file = readdirSync(prebuilds).find((f) => f.endsWith('.node'))
-    if (file) return require(join(prebuilds, file)) as NativeAddon
-  }
-  const cmake = join(root, 'build-cmake', 'Release', 'devmapper.node')
+/**
+ * The addon's candidates, best first: node-gyp-build's pick (DEVMAPPER_PREBUILD, build/Release, or the best
+ * prebuild for this platform, arch, libc and N-API), then every other matching prebuild, then the cmake-js build.
+ * node-gyp-build names one file and does not fall back, so a prebuild that fails to load (a foreign or broken
+ * file, a glibc too old for it) is skipped here and the next is tried; the error lists every attempt.
+ */
+export function loadAddon(root: string): NativeAddon {
+  const gypBuild = require('node-gyp-build') as NodeGypBuild
+  const candidates: string[] = []
+  const failures: string[] = []
   try {
-    return require('bindings')({ bindings: 'devmapper', module_root: root }) as NativeAddon
+    candidates.push(gypBuild.resolve(root))
   } catch (err) {
-    if (existsSync(cmake)) return require(cmake) as NativeAddon
-    throw err
+    failures.push((err as Error).message.trim().replace(/\s*\n\s*/g, '; '))
   }
+  const prebuilds = join(root, 'prebuilds')
+  const tuples = existsSync(prebuilds) ? readdirSync(prebuilds).map(gypBuild.parseTuple) : []
+  for (const tuple of tuples.filter(gypBuild.matchTuple(process.platform, process.arch)).sort(gypBuild.compareTuples)) {
+    const dir = join(prebuilds, tuple.name)
+    const tags = readdirSync(dir).map(gypBuild.parseTags).filter(gypBuild.matchTags('node', process.versions.modules))
+    candidates.push(...tags.sort(gypBuild.compareTags('node')).map((t) => join(dir, t.file)))
+  }
+  candidates.push(join(root, 'build-cmake', 'Release', 'devmapper.node'))
+  for (const file of new Set(candidates)) {
+    if (!existsSync(file)) continue
+    try {
+      return require(file) as NativeAddon
+    } catch (err) {
+      failures.push(`${file}: ${(err as Error).message.split('\n')[0]}`)
+    }
+  }
+  throw new Error(
+    `devmapper: could not load the native addon.\n  ${failures.join('\n  ') || 'no build and no prebuild found'}\n` +
+      'Build it from source with `npm rebuild devmapper --build-from-source` (needs g++, make and python3).',
+  )
 }
 
-export const native: NativeAddon = load()
-native.setErrorClass(DmError)
+/** The parts of node-gyp-build's loader used above (it exports its tag matching for reuse). */
+type Tuple = { name: string; platform: string; architectures: string[] }
+type Tags = { file: string }
+interface NodeGypBuild {
+  resolve(dir: string): string
+  parseTuple(name: string): Tuple | undefined
+  matchTuple(platform: string, arch: string): (t: Tuple | undefined) => t is Tuple
+  compareTuples(a: Tuple, b: Tuple): number
+  parseTags(file: string): Tags | undefined
+  matchTags(runtime: string, abi: string): (t: Tags | undefined) => t is Tags
+  compareTags(runtime: string): (a: Tags, b: Tags) => number
+}
+
+function packageRoot(): string {
+  // dist/core/native.js in the package, build/ts/core/native.js when the tests compile the sources
+  const root = [join(__dirname, '..', '..'), join(__dirname, '..', '..', '..')].find((d) => existsSync(join(d, 'binding.gyp')))
+  if (!root) throw new Error(`devmapper: no package root (binding.gyp) above ${__dirname}`)
+  return root
+}
+
+export const native: NativeAddon = loadAddon(packageRoot())
+native.setErrorFactory((errno, operation, device) => kernelError(errno, operation, device, native.strerror(errno)))

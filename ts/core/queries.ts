@@ -6,6 +6,7 @@ import { invalid, show } from './errors'
 import { Flags } from './flags'
 import { ioctl, type Operation } from './operation'
 import { fromKernel, type RawTarget } from './table'
+import type { StatusTarget, TableTarget } from './typed-targets'
 import type { DeviceInfo, DeviceRef, Geometry, ListedDevice, Version } from './types'
 import { checkOptions, checkParams, checkSectors, checkTargetType, checkUint } from './validate'
 
@@ -34,18 +35,18 @@ export function* listOp(): Operation<ListedDevice[]> {
   return toList(yield* ioctl('listDevices', { flags: Flags.UUID }))
 }
 
-export function* tableOp(device: DeviceRef, options: { inactive?: boolean }): Operation<Target[]> {
+export function* tableOp(device: DeviceRef, options: { inactive?: boolean }): Operation<TableTarget[]> {
   options = checkOptions(options, 'table')
   // SECURE_DATA: a crypt table carries its key; the kernel then wipes its copy of the reply
   const flags = Flags.STATUS_TABLE | Flags.SECURE_DATA | (options.inactive ? Flags.QUERY_INACTIVE_TABLE : 0)
   const r = yield* ioctl('tableStatus', { ...address(device, 'table'), flags })
-  return (r.targets ?? []).map((t) => fromKernel(t, 'table'))
+  return (r.targets ?? []).map((t) => fromKernel(t, 'table') as TableTarget)
 }
 
-export function* statusOp(device: DeviceRef, options: { noFlush?: boolean }): Operation<Target[]> {
+export function* statusOp(device: DeviceRef, options: { noFlush?: boolean }): Operation<StatusTarget[]> {
   options = checkOptions(options, 'status')
   const r = yield* ioctl('tableStatus', { ...address(device, 'status'), flags: options.noFlush ? Flags.NOFLUSH : 0 })
-  return (r.targets ?? []).map((t) => fromKernel(t, 'status'))
+  return (r.targets ?? []).map((t) => fromKernel(t, 'status') as StatusTarget)
 }
 
 export function* depsOp(device: DeviceRef): Operation<{ major: number; minor: number }[]> {

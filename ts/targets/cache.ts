@@ -154,6 +154,7 @@ export const cacheType: TargetType = {
   },
 }
 
+/** A cache target: `originDevice` cached on `cacheDevice`, with its metadata on `metadataDevice`. Defaults: 256 KiB blocks (512 sectors), policy smq. */
 export function cache(
   length: number,
   devices: { metadataDevice: BlockDevice; cacheDevice: BlockDevice; originDevice: BlockDevice },
@@ -167,5 +168,15 @@ export function cache(
     features: options.features ?? [],
     policy: options.policy ?? 'smq',
     policyArgs: options.policyArgs ?? {},
+  }
+}
+
+// The typed fields table() and status() give for this target type (core's TableTarget and StatusTarget unions).
+declare module '../core/typed-targets' {
+  interface TableFieldsByType {
+    cache: CacheParams
+  }
+  interface StatusFieldsByType {
+    cache: CacheStatus
   }
 }

@@ -86,6 +86,7 @@ export const cryptType: TargetType = {
   },
 }
 
+/** A dm-crypt target over `device` with `cipher` (e.g. aes-xts-plain64) and `key` (hex, or a CryptKey); the table is sent with DM_SECURE_DATA_FLAG. */
 export function crypt(
   length: number,
   device: BlockDevice,
@@ -94,4 +95,14 @@ export function crypt(
   options: { offset?: number; ivOffset?: number; options?: string[] } = {},
 ): CryptTarget {
   return { length, type: 'crypt', cipher, key, ivOffset: options.ivOffset ?? 0, device, offset: options.offset ?? 0, options: options.options ?? [] }
+}
+
+// The typed fields table() and status() give for this target type (core's TableTarget and StatusTarget unions).
+declare module '../core/typed-targets' {
+  interface TableFieldsByType {
+    crypt: CryptParams
+  }
+  interface StatusFieldsByType {
+    crypt: {}
+  }
 }

@@ -65,9 +65,20 @@ export const delayType: TargetType = {
   }),
 }
 
+/** A delay target: I/O to `device` held back `ms` milliseconds; `write` and `flush` can go elsewhere with their own delays. */
 export function delay(length: number, device: BlockDevice, ms: number, options: { offset?: number; write?: DelayClass; flush?: DelayClass } = {}): DelayTarget {
   const out: DelayTarget = { length, type: 'delay', device, offset: options.offset ?? 0, delay: ms }
   if (options.write) out.write = options.write
   if (options.flush) out.flush = options.flush
   return out
+}
+
+// The typed fields table() and status() give for this target type (core's TableTarget and StatusTarget unions).
+declare module '../core/typed-targets' {
+  interface TableFieldsByType {
+    delay: DelayParams
+  }
+  interface StatusFieldsByType {
+    delay: Partial<{ reads: number; writes: number; flushes: number }>
+  }
 }

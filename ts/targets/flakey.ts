@@ -79,6 +79,7 @@ function parseFeatures(args: string[]): FlakeyFeature[] | undefined {
   return out
 }
 
+/** A flakey target over `device`: available for `upInterval` seconds, then failing (or corrupting, per `features`) for `downInterval` seconds. */
 export function flakey(
   length: number,
   device: BlockDevice,
@@ -92,5 +93,15 @@ export function flakey(
     upInterval: options.upInterval,
     downInterval: options.downInterval,
     features: options.features ?? [],
+  }
+}
+
+// The typed fields table() and status() give for this target type (core's TableTarget and StatusTarget unions).
+declare module '../core/typed-targets' {
+  interface TableFieldsByType {
+    flakey: FlakeyParams
+  }
+  interface StatusFieldsByType {
+    flakey: {}
   }
 }

@@ -30,10 +30,10 @@ export { crypt, CryptKey, REDACTED, type CryptParams, type CryptTarget } from '.
 export { delay, type DelayClass, type DelayParams, type DelayStatus, type DelayTarget } from './delay'
 export { flakey, type CorruptBioByte, type FlakeyFeature, type FlakeyParams, type FlakeyTarget } from './flakey'
 export { linear, type LinearParams, type LinearTarget } from './linear'
-export { type MirrorLog, type MirrorParams, type MirrorStatus, type MirrorTarget } from './mirror'
-export { type RaidDevice, type RaidParams, type RaidStatus, type RaidTarget } from './raid'
+export { mirror, type MirrorFeature, type MirrorLog, type MirrorParams, type MirrorStatus, type MirrorTarget } from './mirror'
+export { raid, type RaidDevice, type RaidParams, type RaidStatus, type RaidTarget } from './raid'
 export {
-  snapshot, snapshotOrigin, type Persistence, type SnapshotFeature, type SnapshotOriginTarget, type SnapshotParams,
+  snapshot, snapshotMerge, snapshotOrigin, type Persistence, type SnapshotFeature, type SnapshotOriginParams, type SnapshotOriginTarget, type SnapshotParams,
   type SnapshotStatus, type SnapshotTarget,
 } from './snapshot'
 export { striped, type Stripe, type StripedParams, type StripedStatus, type StripedTarget } from './striped'
@@ -41,7 +41,7 @@ export { thin, type ThinParams, type ThinStatus, type ThinTarget } from './thin'
 export {
   THIN_POOL_FEATURES, thinPool, type ThinPoolFeature, type ThinPoolParams, type ThinPoolStatus, type ThinPoolTarget,
 } from './thin-pool'
-export { type VerityParams, type VerityStatus, type VerityTarget } from './verity'
+export { verity, type VerityParams, type VerityStatus, type VerityTarget } from './verity'
 export { error, zero, type ErrorTarget, type ZeroTarget } from './zero-error'
 
 import type { CacheTarget } from './cache'

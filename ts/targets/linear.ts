@@ -23,3 +23,13 @@ export const linearType: TargetType = {
 export function linear(length: number, device: BlockDevice, offset = 0): LinearTarget {
   return { length, type: 'linear', device, offset }
 }
+
+// The typed fields table() and status() give for this target type (core's TableTarget and StatusTarget unions).
+declare module '../core/typed-targets' {
+  interface TableFieldsByType {
+    linear: LinearParams
+  }
+  interface StatusFieldsByType {
+    linear: {}
+  }
+}

@@ -7,6 +7,8 @@ import { Checker, Tokens, argGroup, decimal, join, lenient, type BlockDevice } f
 export type MirrorLog =
   | { type: 'core'; regionSize: number; sync?: 'sync' | 'nosync' }
   | { type: 'disk'; device: BlockDevice; regionSize: number; sync?: 'sync' | 'nosync' }
+/** mirror features: handle_errors (a failed leg is taken out instead of ignored), keep_log (needs handle_errors) */
+export type MirrorFeature = 'handle_errors' | 'keep_log'
 export type MirrorTarget = {
   start?: number
   length: number
@@ -92,4 +94,33 @@ export const mirrorType: TargetType = {
       log,
     }
   },
+}
+
+
+/**
+ * A mirror target (dm-raid1) writing every leg and reading from any in sync. Defaults: an in-memory log
+ * (`{ type: 'core', regionSize: 1024 }`: legs resync in full after every activation), offsets 0, no features.
+ */
+export function mirror(
+  length: number,
+  mirrors: { device: BlockDevice; offset?: number }[],
+  options: { log?: MirrorLog; features?: MirrorFeature[] } = {},
+): MirrorTarget {
+  return {
+    length,
+    type: 'mirror',
+    log: options.log ?? { type: 'core', regionSize: 1024 },
+    mirrors: mirrors.map((m) => ({ device: m.device, offset: m.offset ?? 0 })),
+    features: options.features ?? [],
+  }
+}
+
+// The typed fields table() and status() give for this target type (core's TableTarget and StatusTarget unions).
+declare module '../core/typed-targets' {
+  interface TableFieldsByType {
+    mirror: MirrorParams
+  }
+  interface StatusFieldsByType {
+    mirror: MirrorStatus
+  }
 }

@@ -87,3 +87,31 @@ export const raidType: TargetType = {
     return out
   },
 }
+
+
+/**
+ * A dm-raid target over md's personalities: `devices` are `{ metadata, data }` pairs (null for none; metadata
+ * devices keep the array's superblock and bitmap). `chunkSize` in sectors defaults to 0 for raid1 (which ignores
+ * it but requires the field) and to 128 (64 KiB) otherwise; `options` are the optional raid params, e.g.
+ * `['region_size', '1024', 'nosync']`.
+ */
+export function raid(length: number, raidType: string, devices: RaidDevice[], options: { chunkSize?: number; options?: string[] } = {}): RaidTarget {
+  return {
+    length,
+    type: 'raid',
+    raidType,
+    chunkSize: options.chunkSize ?? (raidType === 'raid1' ? 0 : 128),
+    options: options.options ?? [],
+    devices: devices.map((d) => ({ metadata: d.metadata ?? null, data: d.data ?? null })),
+  }
+}
+
+// The typed fields table() and status() give for this target type (core's TableTarget and StatusTarget unions).
+declare module '../core/typed-targets' {
+  interface TableFieldsByType {
+    raid: RaidParams
+  }
+  interface StatusFieldsByType {
+    raid: RaidStatus
+  }
+}

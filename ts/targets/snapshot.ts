@@ -5,6 +5,7 @@ import type { TargetType } from '../core/table'
 import { Checker, argGroup, decimal, join, lenient, type BlockDevice } from './common'
 
 export type SnapshotOriginTarget = { start?: number; length: number; type: 'snapshot-origin'; origin: BlockDevice }
+export type SnapshotOriginParams = { origin: string }
 export type Persistence = 'P' | 'PO' | 'N'
 export type SnapshotFeature = 'discard_zeroes_cow' | 'discard_passdown_origin'
 export type SnapshotTarget = {
@@ -31,7 +32,7 @@ export const snapshotOriginType: TargetType = {
   build(target, operation, at) {
     return new Checker(target, at ?? { operation }).device(target.origin, 'origin')
   },
-  parseParams: lenient((t) => {
+  parseParams: lenient((t): SnapshotOriginParams | undefined => {
     const origin = t.next()
     return origin !== undefined && t.done ? { origin } : undefined
   }),
@@ -85,10 +86,12 @@ function snapshotKind(type: 'snapshot' | 'snapshot-merge'): TargetType {
 export const snapshotType = snapshotKind('snapshot')
 export const snapshotMergeType = snapshotKind('snapshot-merge')
 
+/** The snapshot-origin target over `origin`: writes to it copy the old chunks into every snapshot first. */
 export function snapshotOrigin(length: number, origin: BlockDevice): SnapshotOriginTarget {
   return { length, type: 'snapshot-origin', origin }
 }
 
+/** A snapshot of `origin` keeping changed chunks on `cow`. Defaults: persistent (P), 8 KiB chunks (16 sectors); `merge: true` gives snapshot-merge. */
 export function snapshot(
   length: number,
   origin: BlockDevice,
@@ -103,5 +106,34 @@ export function snapshot(
     persistent: options.persistent ?? 'P',
     chunkSize: options.chunkSize ?? 16,
     features: options.features ?? [],
+  }
+}
+
+
+/**
+ * snapshot-merge: loaded in place of the origin's snapshot-origin table (the snapshot's own device removed),
+ * it merges the COW device back into the origin; status `merged: true` once it has drained. The COW must be
+ * persistent ('P' or 'PO'); its stored chunk size is used when `chunkSize` is 0.
+ */
+export function snapshotMerge(
+  length: number,
+  origin: BlockDevice,
+  cow: BlockDevice,
+  options: { persistent?: 'P' | 'PO'; chunkSize?: number; features?: SnapshotFeature[] } = {},
+): SnapshotTarget {
+  return snapshot(length, origin, cow, { ...options, merge: true })
+}
+
+// The typed fields table() and status() give for this target type (core's TableTarget and StatusTarget unions).
+declare module '../core/typed-targets' {
+  interface TableFieldsByType {
+    'snapshot-origin': SnapshotOriginParams
+    snapshot: SnapshotParams
+    'snapshot-merge': SnapshotParams
+  }
+  interface StatusFieldsByType {
+    'snapshot-origin': {}
+    snapshot: SnapshotStatus
+    'snapshot-merge': SnapshotStatus
   }
 }

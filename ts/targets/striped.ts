@@ -56,3 +56,13 @@ export const stripedType: TargetType = {
 export function striped(length: number, chunkSize: number, stripes: Stripe[]): StripedTarget {
   return { length, type: 'striped', chunkSize, stripes }
 }
+
+// The typed fields table() and status() give for this target type (core's TableTarget and StatusTarget unions).
+declare module '../core/typed-targets' {
+  interface TableFieldsByType {
+    striped: StripedParams
+  }
+  interface StatusFieldsByType {
+    striped: Partial<{ stripes: { device: string; health: string }[] }>
+  }
+}

@@ -125,6 +125,7 @@ function parsePoolStatus(params: string): ThinPoolStatus {
   return out
 }
 
+/** A thin pool on `metadataDevice` and `dataDevice`. Defaults: 64 KiB data blocks (128 sectors), low water mark 0, no features. */
 export function thinPool(
   length: number,
   metadataDevice: BlockDevice,
@@ -139,5 +140,15 @@ export function thinPool(
     dataBlockSize: options.dataBlockSize ?? 128,
     lowWaterMark: options.lowWaterMark ?? 0,
     features: options.features ?? [],
+  }
+}
+
+// The typed fields table() and status() give for this target type (core's TableTarget and StatusTarget unions).
+declare module '../core/typed-targets' {
+  interface TableFieldsByType {
+    'thin-pool': ThinPoolParams
+  }
+  interface StatusFieldsByType {
+    'thin-pool': ThinPoolStatus
   }
 }

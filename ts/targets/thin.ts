@@ -51,8 +51,19 @@ export const thinType: TargetType = {
   },
 }
 
+/** A thin device: id `deviceId` of the thin pool `pool`, optionally over a read-only `externalOrigin`. */
 export function thin(length: number, pool: BlockDevice, deviceId: number, externalOrigin?: BlockDevice): ThinTarget {
   const out: ThinTarget = { length, type: 'thin', pool, deviceId }
   if (externalOrigin !== undefined) out.externalOrigin = externalOrigin
   return out
+}
+
+// The typed fields table() and status() give for this target type (core's TableTarget and StatusTarget unions).
+declare module '../core/typed-targets' {
+  interface TableFieldsByType {
+    thin: ThinParams
+  }
+  interface StatusFieldsByType {
+    thin: ThinStatus
+  }
 }

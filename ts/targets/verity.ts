@@ -80,3 +80,54 @@ export const verityType: TargetType = {
     return { state: 'unknown', text }
   },
 }
+
+
+/**
+ * A verity target: `dataDevice` read-only, each block checked against the hash tree on `hashDevice` whose
+ * root is `rootDigest` (hex). Defaults: hash format 1, 4 KiB data and hash blocks, sha256, no salt, the tree at
+ * hash block 0, and as many data blocks as `length` covers (veritysetup's `--hash-offset` and superblock put
+ * the tree at block 1: pass `hashStartBlock: 1` for a device it formatted without `--no-superblock`).
+ */
+export function verity(
+  length: number,
+  dataDevice: BlockDevice,
+  hashDevice: BlockDevice,
+  rootDigest: string,
+  options: {
+    version?: 0 | 1
+    dataBlockSize?: number
+    hashBlockSize?: number
+    dataBlocks?: number
+    hashStartBlock?: number
+    algorithm?: string
+    salt?: string
+    options?: string[]
+  } = {},
+): VerityTarget {
+  const dataBlockSize = options.dataBlockSize ?? 4096
+  return {
+    length,
+    type: 'verity',
+    version: options.version ?? 1,
+    dataDevice,
+    hashDevice,
+    dataBlockSize,
+    hashBlockSize: options.hashBlockSize ?? 4096,
+    dataBlocks: options.dataBlocks ?? Math.floor((length * 512) / dataBlockSize),
+    hashStartBlock: options.hashStartBlock ?? 0,
+    algorithm: options.algorithm ?? 'sha256',
+    rootDigest,
+    salt: options.salt ?? '-',
+    options: options.options ?? [],
+  }
+}
+
+// The typed fields table() and status() give for this target type (core's TableTarget and StatusTarget unions).
+declare module '../core/typed-targets' {
+  interface TableFieldsByType {
+    verity: VerityParams
+  }
+  interface StatusFieldsByType {
+    verity: VerityStatus
+  }
+}

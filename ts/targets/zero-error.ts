@@ -22,10 +22,24 @@ function noArgs(type: string): TargetType {
 export const zeroType = noArgs('zero')
 export const errorType = noArgs('error')
 
+/** Reads zeroes, discards writes. */
 export function zero(length: number): ZeroTarget {
   return { length, type: 'zero' }
 }
 
+/** Fails every I/O. */
 export function error(length: number): ErrorTarget {
   return { length, type: 'error' }
+}
+
+// The typed fields table() and status() give for this target type (core's TableTarget and StatusTarget unions).
+declare module '../core/typed-targets' {
+  interface TableFieldsByType {
+    zero: {}
+    error: {}
+  }
+  interface StatusFieldsByType {
+    zero: {}
+    error: {}
+  }
 }

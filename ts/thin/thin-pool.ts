@@ -149,6 +149,7 @@ export class ThinPool {
     this.#dm.runSync(this.#message(() => 'reserve_metadata_snap'))
   }
 
+  /** Releases the metadata snapshot held by reserveMetadataSnap (EINVAL when none is held). */
   async releaseMetadataSnap(): Promise<void> {
     await this.#dm.run(this.#message(() => 'release_metadata_snap'))
   }
