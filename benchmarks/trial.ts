@@ -2,6 +2,7 @@
 // <warmup> <minIters> <maxIters> <budgetMs>. Prints one JSON line, the same shape as the C drivers print.
 import { asyncSteps, nativeSyncSteps, syncInPromiseSteps, syncSteps } from './drivers/devmapper'
 import { dmsetupSteps } from './drivers/dmsetup'
+import { volumeSteps } from './drivers/volumes'
 import type { Steps } from './drivers/types'
 import { fromEnv } from './fixtures'
 import { summarize } from './stats'
@@ -24,7 +25,7 @@ async function step(s: Steps): Promise<void> {
 async function main(): Promise<void> {
   const [driver, workload, ...nums] = process.argv.slice(2)
   const [warmup, minIters, maxIters, budgetMs] = nums.map(Number)
-  const steps = DRIVERS[driver]?.(workload, fromEnv())
+  const steps = workload === 'volume-lifecycle' && driver === 'devmapper-async' ? volumeSteps() : DRIVERS[driver]?.(workload, fromEnv())
   if (!steps) {
     console.log(JSON.stringify({ unsupported: true }))
     return

@@ -62,6 +62,10 @@ export const WORKLOADS: Workload[] = [
     name: 'create64-concurrent', title: '64 creates, concurrent from JS (per create)', opsPerIteration: 64,
     drivers: ['devmapper-async', 'dmsetup'], policy: { warmup: 1, minIters: 2, maxIters: 50, budgetMs: 1500 },
   },
+  {
+    name: 'volume-lifecycle', title: 'volume: create+activate+snapshot (active)+remove x2, no fs', opsPerIteration: 1,
+    drivers: ['devmapper-async', 'dmsetup'], policy: SLOW,
+  },
   { name: 'list-1000', title: 'list, 1,000 devices present', opsPerIteration: 1, drivers: CHEAP, needsFill: true, policy: { ...FAST, warmup: 20, budgetMs: 1500 } },
   {
     name: 'list-1000-regrow', title: 'list, 1,000 devices, buffer from 16 KiB each call (diagnostic)', opsPerIteration: 1,

@@ -13,6 +13,7 @@
 #include <napi.h>
 
 #include "convert.h"
+#include "lock.h"
 #include "loop.h"
 #include "poll.h"
 #include "request.h"
@@ -210,6 +211,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   }
   exports.Set("commands", commands);
   exports.Set("udev", UdevExports(env));
+  exports.Set("lock", LockExports(env));
   exports.Set("loop", LoopExports(env));
   return exports;
 }

@@ -4,8 +4,7 @@
 # libgcc_s.so.1 may be linked (every glibc system has it; Node links it) but only for GCC_ versions up to
 # 7.0.0, the libgcc_s of GCC 8 (Debian 10, RHEL 8).
 # Usage: scripts/check-glibc.sh FILE.node [MAX_GLIBC]   (MAX_GLIBC defaults to 2.28)
-# OBJDUMP picks the objdump (default objdump; for an arm64 build on x86-64: OBJDUMP=aarch64-linux-gnu-objdump,
-# Debian package binutils-aarch64-linux-gnu).
+# OBJDUMP picks the objdump (default objdump; Debian's x86-64 objdump reads arm64 builds too).
 set -eu
 file=${1:?usage: check-glibc.sh FILE.node [MAX_GLIBC]}
 max=${2:-2.28}

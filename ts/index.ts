@@ -25,3 +25,5 @@ export { METADATA_BLOCK_BYTES, SECTOR_BYTES, parseSize, thinMetadataSize, thinMe
 export type { CliResult, Size, ThinMetadataSizeCliOptions, ThinMetadataSizeOptions } from './volumes'
 export { checkVolumeSize, resolveVolumeOptions } from './volumes'
 export type { AutoExtendConfig, AutoExtendOptions, VolumeConfig, VolumeManagerOptions } from './volumes'
+export { VolumeManager } from './volumes'
+export type { CheckResult, CreateVolumeOptions, FsType, MountOptions, PoolStatus, RemoveVolumeOptions, VolumeInfo } from './volumes'

@@ -59,6 +59,23 @@ export function dmsetupSteps(workload: string, fx: Fixture): Steps | undefined {
         },
         after: () => void dm.messageSync(fx.pool, 0, 'delete 200'),
       }
+    case 'volume-lifecycle':
+      // containerd's snapshotter: the same kernel steps as the volume manager, one dmsetup exec each
+      return {
+        op: async () => {
+          await dmsetup('message', fx.pool, '0', 'create_thin 300')
+          await dmsetup('create', 'bench-v', '--table', `0 2097152 thin ${fx.poolDev} 300`)
+          await dmsetup('suspend', 'bench-v')
+          try {
+            await dmsetup('message', fx.pool, '0', 'create_snap 301 300')
+          } finally {
+            await dmsetup('resume', 'bench-v')
+          }
+          await dmsetup('message', fx.pool, '0', 'delete 301')
+          await dmsetup('remove', 'bench-v')
+          await dmsetup('message', fx.pool, '0', 'delete 300')
+        },
+      }
     case 'create64-sequential':
       return { op: async () => { for (const n of NAMES64) await dmsetup('create', n, '--table', zero) }, after: removeAll64 }
     case 'create64-concurrent':

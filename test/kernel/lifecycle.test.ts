@@ -8,9 +8,12 @@ import { t } from 'tap'
 import type * as tap from 'tap'
 import { DeviceMapper } from '../../ts'
 import { stopLoop } from '../lifecycle'
-import { dm, dmsetup, name, ours, prefix, sweep } from './helpers'
+import { dm, dmsetup, name, ours, prefix, sweep, sweepKilledCookies } from './helpers'
 
-t.teardown(sweep)
+t.teardown(() => {
+  sweep()
+  sweepKilledCookies()
+})
 t.setTimeout(15 * 60_000)
 
 const TERMINATES = 20 // workers terminated one after the other, in one process

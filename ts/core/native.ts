@@ -84,6 +84,16 @@ export interface NativePoller {
   close(): void
 }
 
+/** flock(2) and BLKDISCARD (native/lock.cc): 0 or the errno number. */
+export interface NativeLock {
+  flock(fd: number, op: number): number
+  blkdiscard(fd: number, start: number, length: number): number
+  LOCK_SH: number
+  LOCK_EX: number
+  LOCK_NB: number
+  LOCK_UN: number
+}
+
 /** What LOOP_CONFIGURE / LOOP_SET_STATUS64 set: byte offsets, LO_FLAGS_* bits, the name cut to 63 bytes. */
 export interface NativeLoopConfig {
   offset: number
@@ -133,6 +143,7 @@ export interface NativeAddon {
   Control: new (path?: string) => NativeControl
   Poller: new (fd: number, onReadable: (errno: number, events: number) => void) => NativePoller
   udev: NativeUdev
+  lock: NativeLock
   loop: NativeLoop
   /** Every failed open or ioctl becomes what `make` returns; the native side passes numbers, no names. */
   setErrorFactory(make: (errno: number, operation: string, device: string) => Error): void

@@ -1,0 +1,40 @@
+// Kill test, createVolume: a child dies at each step; the next open shows the volume whole (with its ext4) or
+// not at all, and the pool holds no id for it in the second case.
+import { t } from 'tap'
+import { STEPS } from '../../ts/volumes'
+import { name, prefix, sweep } from './helpers'
+import { crashCase, fsType, prepareRoot } from './volumes-crash'
+import { freshRoot, removeDevicesWithPrefix, rmRoot } from './volumes-helpers'
+
+const root = freshRoot('crash-create')
+const options = { root, loopDataSize: '128M', loopMetadataSize: '8M', poolName: name('cc-pool'), defaultVolumeSize: '16M' }
+// one child, two opens and two thin_dumps per step: more than tap's default 30 s on the one-CPU guest
+t.setTimeout(90_000)
+t.teardown(() => {
+  removeDevicesWithPrefix(prefix)
+  sweep()
+  rmRoot(root)
+})
+
+t.test('createVolume killed at every step', async (t) => {
+  await prepareRoot(options)
+  for (const step of STEPS.createVolume) {
+    await crashCase(t, options, {
+      step, op: 'createVolume', args: ['v', {}], steps: STEPS.createVolume, doneFrom: 'create.commit',
+      after: async (t, vm, done) => {
+        const v = await vm.volume('v')
+        if (done) {
+          t.match(v, { name: 'v', size: 16 * 1024 * 1024, fs: 'ext4' }, `${step}: rolled forward`)
+          t.equal(await fsType(vm, 'v'), 'ext4', `${step}: with its filesystem`)
+        } else {
+          t.equal(v, undefined, `${step}: rolled back`)
+        }
+      },
+      reset: async (vm) => {
+        if (await vm.volume('v')) await vm.removeVolume('v')
+      },
+    })
+  }
+  const { VolumeManager } = await import('../../ts')
+  await (await VolumeManager.open(options)).destroy()
+})
