@@ -11,6 +11,17 @@ std::string GetString(const Napi::Object &o, const char *key) {
   return v.IsString() ? v.As<Napi::String>().Utf8Value() : std::string();
 }
 
+// Names are bytes to the kernel: a Buffer is taken byte for byte, a string as its UTF-8.
+std::string GetBytes(const Napi::Object &o, const char *key) {
+  Napi::Value v = o.Get(key);
+  if (v.IsBuffer()) {
+    Napi::Buffer<char> b = v.As<Napi::Buffer<char>>();
+    return std::string(b.Data(), b.Length());
+  }
+  return v.IsString() ? v.As<Napi::String>().Utf8Value() : std::string();
+}
+
+
 uint32_t GetU32(const Napi::Object &o, const char *key) {
   Napi::Value v = o.Get(key);
   return v.IsNumber() ? v.As<Napi::Number>().Uint32Value() : 0;
@@ -32,7 +43,7 @@ Request ToRequest(Cmd cmd, const Napi::Value &value) {
   req.cmd = cmd;
   if (!value.IsObject()) return req;
   Napi::Object o = value.As<Napi::Object>();
-  req.name = GetString(o, "name");
+  req.name = GetBytes(o, "name");
   req.uuid = GetString(o, "uuid");
   req.flags = GetU32(o, "flags");
   req.eventNr = GetU32(o, "eventNr");

@@ -4,7 +4,7 @@ import { address, label } from './core/address'
 import { toInfo } from './core/decode'
 import { DeviceMapper as CoreDeviceMapper } from './core/device-mapper'
 import type { DeviceInfo, DeviceRef } from './core/types'
-import { checkUint } from './core/validate'
+import { checkOptions, checkSignal, checkUint } from './core/validate'
 import { EventPoller } from './events/event-poller'
 import { DeviceWatch, type WatchOptions } from './events/watch'
 import { ThinPool } from './thin/thin-pool'
@@ -21,7 +21,8 @@ export class DeviceMapper extends CoreDeviceMapper {
     const req = address(device, 'waitEvent')
     const opts = typeof eventNr === 'object' && eventNr !== null ? eventNr : { eventNr }
     const last = opts.eventNr === undefined ? undefined : checkUint(opts.eventNr, 'waitEvent', 'eventNr', 0xffffffff, label(req))
-    return toInfo(await this.#eventPoller().waitFor(req, last, opts.signal, label(req)))
+    const signal = checkSignal(opts.signal, 'waitEvent', label(req))
+    return toInfo(await this.#eventPoller().waitFor(req, last, signal, label(req)))
   }
 
   /**
@@ -29,7 +30,9 @@ export class DeviceMapper extends CoreDeviceMapper {
    * counter moved since watch() was called. Ends when `signal` aborts; never keeps the process alive on its own.
    */
   watch(options: WatchOptions = {}): DeviceWatch {
-    return new DeviceWatch(this.#eventPoller(), options)
+    const opts = checkOptions(options, 'watch')
+    checkSignal(opts.signal, 'watch')
+    return new DeviceWatch(this.#eventPoller(), opts)
   }
 
   #eventPoller(): EventPoller {

@@ -74,14 +74,17 @@ export class FakeControl {
     return [...this.devices.keys()].map((name) => this.send('tableStatus', { name, flags }))
   }
 
-  send(command: Command, req: NativeRequest): NativeReply {
-    this.calls.push({ command, req })
+  send(command: Command, request: NativeRequest): NativeReply {
+    this.calls.push({ command, req: request })
+    // names are bytes; the fake keys its devices by their UTF-8 (or, for a Buffer, latin1) string
+    const req = { ...request, name: Buffer.isBuffer(request.name) ? request.name.toString('latin1') : request.name }
     const f = this.#failures.find((x) => x.command === command && x.times > 0)
     if (f) {
       f.times--
       throw this.#error(command, req, f.errno)
     }
-    const dev = req.name === undefined ? undefined : this.devices.get(req.name)
+    const dev = req.name !== undefined ? this.devices.get(req.name)
+      : req.minor !== undefined ? [...this.devices.values()].find((d) => d.minor === req.minor) : undefined
     const need = (): FakeDevice => dev ?? this.#throw(command, req, 'ENXIO')
     switch (command) {
       case 'devCreate':
@@ -108,12 +111,12 @@ export class FakeControl {
       }
       case 'devRemove':
         if (need().openCount > 0) this.#throw(command, req, 'EBUSY')
-        this.devices.delete(req.name!)
+        this.devices.delete(need().name)
         return this.#reply(need(), Flags.UEVENT_GENERATED)
       case 'devStatus':
         return this.#reply(need())
       case 'listDevices':
-        return { ...this.#empty(), devices: [...this.devices.values()].map((d) => ({ name: d.name, major: 253, minor: d.minor, eventNr: d.eventNr })) }
+        return { ...this.#empty(), devices: [...this.devices.values()].map((d) => ({ name: d.name, major: 253, minor: d.minor, eventNr: d.eventNr, uuid: d.uuid })) }
       case 'targetMsg':
         need()
         return { ...this.#reply(need()), data: undefined }
@@ -134,7 +137,7 @@ export class FakeControl {
 
   #error(command: Command, req: NativeRequest, errno: number): DmError {
     const code = errnoName(errno)
-    return new DmError({ message: `${native.commands[command].name} ${req.name ?? ''}: fake ${code}`, code, errno, operation: native.commands[command].name, device: req.name ?? '' })
+    return new DmError({ message: `${native.commands[command].name} ${req.name ?? ''}: fake ${code}`, code, errno, operation: native.commands[command].name, device: String(req.name ?? '') })
   }
 
   #throw(command: Command, req: NativeRequest, code: string): never {

@@ -47,10 +47,19 @@ export function ours(): string[] {
     .map((d) => d.name)
 }
 
+/** Our devices as sweep() addresses them: a name that is not UTF-8 by its exact bytes, never by a lossy string. */
+function oursExact(): (string | Buffer)[] {
+  return dm
+    .listSync()
+    .filter((d) => d.name.startsWith(prefix))
+    .sort((a, b) => b.minor - a.minor)
+    .map((d) => d.nameBuffer ?? d.name)
+}
+
 /** Removes every device this file made, then its loop devices and files. Loops until nothing is left. */
 export function sweep(): void {
   for (let round = 0; round < 20; round++) {
-    const left = ours()
+    const left = oursExact()
     if (left.length === 0) break
     for (const n of left) {
       try {

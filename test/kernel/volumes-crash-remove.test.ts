@@ -3,7 +3,7 @@
 import { t } from 'tap'
 import { VolumeManager } from '../../ts'
 import { STEPS } from '../../ts/volumes'
-import { name, prefix, sweep } from './helpers'
+import { name, prefix, sweep, sweepKilledCookies } from './helpers'
 import { crashCase, prepareRoot } from './volumes-crash'
 import { freshRoot, readPattern, removeDevicesWithPrefix, rmRoot, writePattern } from './volumes-helpers'
 
@@ -12,6 +12,7 @@ const options = { root, loopDataSize: '128M', loopMetadataSize: '8M', poolName: 
 // one child, two opens and two thin_dumps per step: more than tap's default 30 s on the one-CPU guest
 t.setTimeout(90_000)
 t.teardown(() => {
+  sweepKilledCookies() // processes killed mid-operation may leave udev cookies
   removeDevicesWithPrefix(prefix)
   sweep()
   rmRoot(root)

@@ -4,7 +4,7 @@ import { execFileSync } from 'node:child_process'
 import { t } from 'tap'
 import { VolumeManager } from '../../ts'
 import { STEPS } from '../../ts/volumes'
-import { dmsetup, name, prefix, sweep } from './helpers'
+import { dmsetup, name, prefix, sweep, sweepKilledCookies } from './helpers'
 import { crashCase, prepareRoot } from './volumes-crash'
 import { MiB, freshRoot, removeDevicesWithPrefix, rmRoot } from './volumes-helpers'
 
@@ -13,6 +13,7 @@ const options = { root, loopDataSize: '128M', loopMetadataSize: '8M', poolName: 
 // one child, two opens and two thin_dumps per step: more than tap's default 30 s on the one-CPU guest
 t.setTimeout(90_000)
 t.teardown(() => {
+  sweepKilledCookies() // processes killed mid-operation may leave udev cookies
   removeDevicesWithPrefix(prefix)
   sweep()
   rmRoot(root)

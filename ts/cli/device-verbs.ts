@@ -4,6 +4,7 @@
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import type { DeviceInfo, DeviceRef } from '../core'
 import { MAPPER_DIR, ensureNode, removeNode } from '../core/nodes'
+import { printable } from '../core/validate'
 import { uint, UsageError } from './args'
 import { readAhead, type Ctx } from './context'
 import { infoLong, messageReply } from './dmsetup-format'
@@ -149,7 +150,8 @@ export async function remove(ctx: Ctx): Promise<number> {
 
 function labelOf(ref: DeviceRef): string {
   if (typeof ref === 'string') return ref
-  if ('name' in ref) return ref.name
+  if (Buffer.isBuffer(ref)) return printable(ref) // a name that is not UTF-8, as its bytes
+  if ('name' in ref) return typeof ref.name === 'string' ? ref.name : printable(ref.name)
   if ('uuid' in ref) return ref.uuid
   return `${ref.major}:${ref.minor}`
 }

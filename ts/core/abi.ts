@@ -3,7 +3,7 @@
 // NativeReply shapes. Reading a few fields off a Buffer is far cheaper than building each one through N-API.
 // Every offset here is also a static_assert in native/dm_abi.h; test/unit/abi.test.ts keeps the two equal.
 // Pure functions, no native import: the unit tests decode fixed byte fixtures.
-import { isAscii } from 'node:buffer'
+import { isAscii, isUtf8 } from 'node:buffer'
 
 /** struct dm_ioctl: the header of every request and reply. */
 export const DM_IOCTL = {
@@ -49,6 +49,8 @@ export interface ReplyTarget {
 
 export interface ReplyDevice {
   name: string
+  /** the name's exact bytes, present only when they are not valid UTF-8 (then `name` has U+FFFD in their place) */
+  nameBuffer?: Buffer
   major: number
   minor: number
   eventNr?: number
@@ -64,6 +66,8 @@ export interface DecodedReply {
   major: number
   minor: number
   name: string
+  /** the name's exact bytes, present only when they are not valid UTF-8 (then `name` has U+FFFD in their place) */
+  nameBuffer?: Buffer
   uuid: string
   /** size of the reply the kernel wrote (header + payload) */
   bufferSize: number
@@ -122,6 +126,18 @@ function str(src: Src, at: number, limit: number): string {
   return src.ascii || !HIGH.test(s) ? s : src.b.toString('utf8', at, end)
 }
 
+/** Sets `name` from the NUL-terminated bytes at [at, limit), and `nameBuffer` when they are not valid UTF-8. */
+function setName(o: { name: string; nameBuffer?: Buffer }, src: Src, at: number, limit: number): void {
+  o.name = str(src, at, limit)
+  if (src.ascii) return
+  let end = src.text.indexOf('\0', at)
+  if (end < 0 || end > limit) end = limit
+  // src.text is one character per byte: a high byte there is a high byte in the name
+  if (!HIGH.test(src.text.slice(at, end))) return
+  const bytes = src.b.subarray(at, end)
+  if (!isUtf8(bytes)) o.nameBuffer = Buffer.from(bytes)
+}
+
 function triple(b: Buffer, at: number): Triple {
   return [b.readUInt32LE(at), b.readUInt32LE(at + 4), b.readUInt32LE(at + 8)]
 }
@@ -139,10 +155,11 @@ export function decodeReply(kind: PayloadKind, b: Buffer, len = b.length): Decod
     targetCount: b.readUInt32LE(H.target_count),
     major: devMajor(dev),
     minor: devMinor(dev),
-    name: str(src, H.name, H.name + DM_NAME_LEN),
+    name: '',
     uuid: str(src, H.uuid, H.uuid + DM_UUID_LEN),
     bufferSize: len,
   }
+  setName(r, src, H.name, H.name + DM_NAME_LEN)
   if (kind === 'none') return r
   // The payload is [data_start, data_size) of the header the kernel returned, clamped to the bytes we have.
   const start = Math.min(b.readUInt32LE(H.data_start), len)
@@ -213,10 +230,10 @@ function decodeDevices(src: Src, start: number, end: number, extended: boolean):
     if (lo === 0 && b.readUInt32LE(p + L.dev + 4) === 0) break // an empty list is one zeroed record
     const next = b.readUInt32LE(p + L.next)
     // Names are raw bytes to the kernel; a foreign device's odd name must not break listing.
-    const name = str(src, p + L.name, end)
+    const d: ReplyDevice = { name: '', major: devMajor(lo), minor: devMinor(lo) }
+    setName(d, src, p + L.name, end)
     let nameEnd = src.text.indexOf('\0', p + L.name)
     if (nameEnd < 0 || nameEnd > end) nameEnd = end
-    const d: ReplyDevice = { name, major: devMajor(lo), minor: devMinor(lo) }
     if (extended) {
       // The extension is aligned relative to the payload start, as the kernel lays it out.
       const ext = start + ((nameEnd + 1 - start + 7) & ~7)

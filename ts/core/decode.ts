@@ -9,7 +9,7 @@ export function toVersion(v: readonly number[]): Version {
 }
 
 export function toInfo(r: NativeReply): DeviceInfo {
-  return {
+  const info: DeviceInfo = {
     name: r.name,
     uuid: r.uuid,
     major: r.major,
@@ -22,13 +22,17 @@ export function toInfo(r: NativeReply): DeviceInfo {
     activeTable: (r.flags & Flags.ACTIVE_PRESENT) !== 0,
     inactiveTable: (r.flags & Flags.INACTIVE_PRESENT) !== 0,
     deferredRemove: (r.flags & Flags.DEFERRED_REMOVE) !== 0,
-    path: nodePath(r.name),
+    // a name that is not UTF-8 has no string path; /dev/dm-<minor> always exists (devtmpfs)
+    path: r.nameBuffer ? `/dev/dm-${r.minor}` : nodePath(r.name),
   }
+  if (r.nameBuffer) info.nameBuffer = r.nameBuffer
+  return info
 }
 
 export function toList(r: NativeReply): ListedDevice[] {
   return (r.devices ?? []).map((d) => {
     const out: ListedDevice = { name: d.name, major: d.major, minor: d.minor }
+    if (d.nameBuffer) out.nameBuffer = d.nameBuffer
     if (d.uuid) out.uuid = d.uuid
     if (d.eventNr !== undefined) out.eventNr = d.eventNr
     return out

@@ -2,8 +2,8 @@
 // drives one operation (./lifecycle.ts, ./queries.ts) through the Runner (./runner.ts), which owns udev cookies
 // and /dev/mapper nodes. Every request is validated before the native layer sends it; kernel failures arrive
 // as DmError.
-import { invalid } from './errors'
-import { createOp, clearOp, loadOp, removeOp, renameOp, resumeOp, setUuidOp, suspendOp, type RemovePolicy } from './lifecycle'
+import { invalid, show } from './errors'
+import { createOp, clearOp, loadOp, removeHalfMadeOp, removeOp, renameOp, resumeOp, setUuidOp, suspendOp, type RemovePolicy } from './lifecycle'
 import { native, type NativeControl } from './native'
 import type { Operation } from './operation'
 import {
@@ -17,7 +17,7 @@ import type {
   CreateOptions, DeviceInfo, DeviceMapperOptions, DeviceRef, Geometry, ListedDevice, RemoveOptions, SuspendOptions, Version,
 } from './types'
 import { UdevSync, type UdevCallOptions } from './udev'
-import { checkUint } from './validate'
+import { checkNameMangling, checkUint, checkUuid } from './validate'
 
 export class DeviceMapper {
   readonly #control: NativeControl
@@ -27,14 +27,21 @@ export class DeviceMapper {
   readonly controlPath: string
 
   constructor(options: DeviceMapperOptions = {}) {
-    if (options === null || typeof options !== 'object') throw invalid('DeviceMapper', 'options', 'must be an object')
-    this.controlPath = options.controlPath ?? '/dev/mapper/control'
+    if (options === null || typeof options !== 'object') throw invalid('DeviceMapper', 'options', `must be an object, got ${show(options)}`)
+    const path = options.controlPath ?? '/dev/mapper/control'
+    if (typeof path !== 'string' || path.length === 0 || path.includes('\0')) {
+      throw invalid('DeviceMapper', 'controlPath', `must be a path, got ${show(path)}`)
+    }
+    this.controlPath = path
+    const uuidPrefix = options.uuidPrefix === undefined ? undefined : checkUuid(options.uuidPrefix, 'DeviceMapper')
+    const naming = checkNameMangling(options.nameMangling)
     this.#control = options.control ?? new native.Control(this.controlPath)
     this.#remove = {
       retries: checkUint(options.removeRetries ?? 10, 'DeviceMapper', 'removeRetries', 1000),
       delayMs: checkUint(options.removeRetryDelayMs ?? 10, 'DeviceMapper', 'removeRetryDelayMs', 60_000),
+      uuidPrefix,
     }
-    this.#runner = new Runner(this.#control, new UdevSync(options.udev, options.udevTimeoutMs))
+    this.#runner = new Runner(this.#control, new UdevSync(options.udev, options.udevTimeoutMs), naming)
   }
 
   /** Closes the control fd; a later call reopens it. Calls in flight finish on the old fd. */
@@ -148,6 +155,18 @@ export class DeviceMapper {
   }
   setUuidSync(device: DeviceRef, uuid: string): DeviceInfo {
     return this.runSync(setUuidOp(device, uuid))
+  }
+
+  /**
+   * Removes the devices a killed process left half-made (no live table) that carry this instance's mark: a uuid
+   * starting with `uuidPrefix` (the DeviceMapper option, or the argument). Resolves with their names. Not while
+   * another process creates devices with the same prefix: its create in flight has no live table for a moment.
+   */
+  removeHalfMade(uuidPrefix: string | undefined = this.#remove.uuidPrefix): Promise<string[]> {
+    return this.run(removeHalfMadeOp(uuidPrefix, this.#remove))
+  }
+  removeHalfMadeSync(uuidPrefix: string | undefined = this.#remove.uuidPrefix): string[] {
+    return this.runSync(removeHalfMadeOp(uuidPrefix, this.#remove))
   }
 
   /** Removes every device-mapper device on the system that is not open. Meant for test sandboxes. */

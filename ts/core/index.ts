@@ -1,8 +1,9 @@
 // core: the native binding's shape and loader, flags, errors, input validation, addressing, reply decoders,
-// udev cookies, /dev/mapper nodes, sysfs reads, the table mechanism (text format, target-type registry) and the
-// core DeviceMapper facade. Imports nothing from the other wings.
+// udev cookies, /dev/mapper nodes, sysfs and /proc reads, the kernel log reader (kmsg), table checks before a
+// load and explanations after one, the table mechanism (text format, target-type registry) and the core
+// DeviceMapper facade. Imports nothing from the other wings.
 export { DeviceMapper } from './device-mapper'
-export { DmError, errnoName, invalid, withCleanupError } from './errors'
+export { DmError, errnoName, invalid, show, withCleanupError } from './errors'
 export { Flags } from './flags'
 export { formatTable, parseTable, parseTypedTable, registerTargetType, targetType } from './table'
 export type { FormatOptions, RawTarget, TableInput, TargetInput, TargetType } from './table'
@@ -12,10 +13,11 @@ export type {
 } from './types'
 export { UdevFlags } from './udev'
 export type { UdevCallOptions, UdevMode } from './udev'
+export type { NameMangling } from './validate'
 export { Runner, cookieAction } from './runner'
 export { batch, drive, driveAsync, ioctl, sleep, statusAll } from './operation'
 export type { Call, Operation, Step, StepOptions } from './operation'
-export { clearOp, createOp, loadOp, removeOp, renameOp, resumeOp, setUuidOp, suspendOp } from './lifecycle'
+export { clearOp, createOp, loadOp, removeHalfMadeOp, removeOp, renameOp, resumeOp, setUuidOp, suspendOp } from './lifecycle'
 export type { RemovePolicy } from './lifecycle'
 export {
   depsOp, infoOp, listOp, messageOp, messageSuspendedOp, setGeometryOp, statusAllOp, statusOp, tableAllOp, tableOp, targetVersionOp,

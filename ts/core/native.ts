@@ -15,7 +15,8 @@ export interface NativeTarget {
 }
 
 export interface NativeRequest {
-  name?: string
+  /** a Buffer is sent byte for byte (names need not be UTF-8) */
+  name?: string | Buffer
   uuid?: string
   major?: number
   minor?: number

@@ -55,6 +55,18 @@ function clearStale(name: string, st: Stats | undefined): void {
   unlinkSync(nodePath(name))
 }
 
+/**
+ * Refuses, before the kernel call, an operation whose node could not be made: /dev/mapper/<name> exists and is
+ * neither a block node nor a symlink (a directory, a regular file). The same EEXIST error ensureNode would
+ * raise afterwards, when the device would already have changed.
+ */
+export function checkNodeFree(name: string, operation: string): void {
+  const st = lstatOrUndefined(nodePath(name))
+  if (st !== undefined && !st.isBlockDevice() && !st.isSymbolicLink()) {
+    throw nodeError(operation, name, 'EEXIST', 'exists and is not a block device node or symlink, so the device node cannot be made there; nothing was changed')
+  }
+}
+
 /** Ensures /dev/mapper/<name> reaches major:minor, creating a 0600 block node if it does not. */
 export function ensureNode(name: string, major: number, minor: number): void {
   const path = nodePath(name)

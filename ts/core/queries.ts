@@ -2,7 +2,7 @@
 // status, deps, target messages, geometry, the blocking event wait. One generator each (./operation.ts).
 import { address, label } from './address'
 import { toInfo, toList, toVersion } from './decode'
-import { invalid, withCleanupError } from './errors'
+import { invalid, show, withCleanupError } from './errors'
 import { Flags } from './flags'
 import type { DmError } from './errors'
 import { batch, ioctl, statusAll, type Operation } from './operation'
@@ -11,7 +11,7 @@ import type { UdevCallOptions } from './udev'
 import { fromKernel, type RawTarget } from './table'
 import type { StatusTarget, TableTarget } from './typed-targets'
 import type { DeviceInfo, DeviceRef, Geometry, ListedDevice, Version } from './types'
-import { checkParams, checkSectors, checkUint } from './validate'
+import { checkOptions, checkParams, checkSectors, checkTargetType, checkUint } from './validate'
 
 export type Target = RawTarget & Record<string, unknown>
 
@@ -25,9 +25,8 @@ export function* targetVersionsOp(): Operation<{ name: string; version: [number,
 
 /** One target type's version; the kernel loads its module on demand (GET_TARGET_VERSION, 4.41+). */
 export function* targetVersionOp(type: string): Operation<[number, number, number]> {
-  if (typeof type !== 'string' || type.length === 0 || type.length > 15 || /[\s/]/.test(type)) {
-    throw invalid('targetVersion', 'type', `must be a target type name (1..15 characters), got '${String(type)}'`)
-  }
+  checkTargetType(type, 'targetVersion', 'type')
+  if (type.includes('/')) throw invalid('targetVersion', 'type', `must not contain '/', got ${show(type)}`)
   return (yield* ioctl('getTargetVersion', { name: type })).versions![0].version
 }
 
@@ -40,6 +39,7 @@ export function* listOp(): Operation<ListedDevice[]> {
 }
 
 export function* tableOp(device: DeviceRef, options: { inactive?: boolean }): Operation<TableTarget[]> {
+  options = checkOptions(options, 'table')
   // SECURE_DATA: a crypt table carries its key; the kernel then wipes its copy of the reply
   const flags = Flags.STATUS_TABLE | Flags.SECURE_DATA | (options.inactive ? Flags.QUERY_INACTIVE_TABLE : 0)
   const r = yield* ioctl('tableStatus', { ...address(device, 'table'), flags })
@@ -47,6 +47,7 @@ export function* tableOp(device: DeviceRef, options: { inactive?: boolean }): Op
 }
 
 export function* statusOp(device: DeviceRef, options: { noFlush?: boolean }): Operation<StatusTarget[]> {
+  options = checkOptions(options, 'status')
   const r = yield* ioctl('tableStatus', { ...address(device, 'status'), flags: options.noFlush ? Flags.NOFLUSH : 0 })
   return (r.targets ?? []).map((t) => fromKernel(t, 'status') as StatusTarget)
 }

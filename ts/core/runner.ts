@@ -6,7 +6,9 @@ import { label } from './address'
 import { Flags } from './flags'
 import { native, type BatchRequest, type BatchResult, type Command, type NativeControl, type NativeReply, type NativeRequest } from './native'
 import { drive, driveAsync, sleepSync, type Call, type Operation, type Step } from './operation'
-import type { NodeAction, Ticket, UdevSync } from './udev'
+import { checkNodeFree } from './nodes'
+import { UdevFlags, type NodeAction, type Ticket, type UdevSync } from './udev'
+import { checkNewName, mangleName, type NameMangling } from './validate'
 
 const commands = native.commands
 
@@ -15,7 +17,7 @@ export function cookieAction(command: Command, req: NativeRequest): NodeAction |
   const flags = req.flags ?? 0
   if (command === 'devSuspend' && (flags & Flags.SUSPEND) === 0) return { node: 'add' }
   if (command === 'devRemove') return { node: 'remove' }
-  if (command === 'devRename' && (flags & Flags.UUID) === 0) return { node: 'rename', from: req.name, to: req.data! }
+  if (command === 'devRename' && (flags & Flags.UUID) === 0) return { node: 'rename', from: typeof req.name === 'string' ? req.name : undefined, to: req.data! }
   return undefined
 }
 
@@ -27,9 +29,43 @@ export class Runner {
   readonly #control: NativeControl
   readonly #udev: UdevSync
 
-  constructor(control: NativeControl, udev: UdevSync) {
+  readonly #naming: NameMangling
+
+  constructor(control: NativeControl, udev: UdevSync, naming: NameMangling = 'reject') {
     this.#control = control
     this.#udev = udev
+    this.#naming = naming
+  }
+
+  /**
+   * libdm's name rules, applied where names reach the kernel: a new name (DEV_CREATE's name, DEV_RENAME's new
+   * name) is checked, or mangled in 'hex' mode; in 'hex' mode every other string name is mangled too, as libdm
+   * looks names up. Buffers are sent as they are.
+   */
+  #applyNames(command: Command, req: NativeRequest, operation = command as string): NativeRequest {
+    const rename = command === 'devRename' && ((req.flags ?? 0) & Flags.UUID) === 0
+    let out = req
+    if (typeof req.name === 'string') {
+      const name = command === 'devCreate' ? checkNewName(req.name, operation, 'name', this.#naming)
+        : this.#naming === 'hex' ? mangleName(req.name, operation) : req.name
+      if (name !== req.name) out = { ...out, name }
+    }
+    if (rename && req.data !== undefined) {
+      const data = checkNewName(req.data, operation, 'newName', this.#naming)
+      if (data !== req.data) out = { ...out, data }
+    }
+    return out
+  }
+
+  /**
+   * Decides before the kernel call what would otherwise fail after it: the node a create, resume or rename
+   * would make at /dev/mapper/<name> cannot be made when something else is in its place.
+   */
+  #checkNodes(action: NodeAction | undefined, req: NativeRequest, s: { udevFlags?: number; operation?: string }): void {
+    if (action === undefined || action.node === 'remove' || this.#udev.effectiveMode() === 'none') return
+    if (((s.udevFlags ?? 0) & UdevFlags.DISABLE_LIBRARY_FALLBACK) !== 0 && this.#udev.effectiveMode() === 'udev') return
+    const name = action.node === 'rename' ? action.to : req.name
+    if (typeof name === 'string') checkNodeFree(name, s.operation ?? 'resume')
   }
 
   runSync<T>(op: Operation<T>): T {
@@ -53,7 +89,8 @@ export class Runner {
   }
 
   #names(r: NativeReply): string[] {
-    return (r.devices ?? []).map((d) => d.name)
+    // a name that is not UTF-8 has no exact string: its lossy form may be another device's node
+    return (r.devices ?? []).filter((d) => d.nameBuffer === undefined).map((d) => d.name)
   }
 
   #stepSync(s: Step): unknown {
@@ -61,9 +98,10 @@ export class Runner {
     if (s.step === 'statusAll') return this.#control.statusAllSync(s.flags)
     if (s.step === 'ioctl') {
       const send = (req: NativeRequest): NativeReply => this.#control[SYNC[s.command]](req)
-      const t = this.#ticket(s.command, s.req, s)
-      if (t === undefined) return send(s.req)
-      return this.#udev.runSync(t, () => send({ ...s.req, eventNr: t.eventNr }))
+      const req = this.#applyNames(s.command, s.req, s.operation)
+      const t = this.#ticket(s.command, req, s)
+      if (t === undefined) return send(req)
+      return this.#udev.runSync(t, () => send({ ...req, eventNr: t.eventNr }))
     }
     const { reqs, ticket, index } = this.#batch(s.reqs, s)
     if (ticket === undefined) return this.#control.batchSync(reqs)
@@ -75,9 +113,10 @@ export class Runner {
     if (s.step === 'statusAll') return s.inline ? this.#control.statusAllSync(s.flags) : this.#control.statusAll(s.flags)
     if (s.step === 'ioctl') {
       const send = (req: NativeRequest): Promise<NativeReply> => this.#control[s.command](req)
-      const t = this.#ticket(s.command, s.req, s)
-      if (t === undefined) return send(s.req)
-      return this.#udev.run(t, () => send({ ...s.req, eventNr: t.eventNr }))
+      const req = this.#applyNames(s.command, s.req, s.operation)
+      const t = this.#ticket(s.command, req, s)
+      if (t === undefined) return send(req)
+      return this.#udev.run(t, () => send({ ...req, eventNr: t.eventNr }))
     }
     const { reqs, ticket, index } = this.#batch(s.reqs, s)
     if (ticket === undefined) return this.#control.batch(reqs)
@@ -86,12 +125,14 @@ export class Runner {
 
   #ticket(command: Command, req: NativeRequest, s: { udevFlags?: number; operation?: string }): Ticket | undefined {
     const action = cookieAction(command, req)
+    this.#checkNodes(action, req, s)
     if (action === undefined) return undefined
     return this.#udev.begin(s.operation ?? command, label(req), s.udevFlags, action)
   }
 
   /** A batch carries at most one cookie: on its last uevent-sending request (create's resume). */
   #batch(calls: Call[], s: { udevFlags?: number; operation?: string }) {
+    calls = calls.map((c) => ({ ...c, req: this.#applyNames(c.command, c.req, s.operation) }))
     const reqs: BatchRequest[] = calls.map((c) => ({ ...c.req, cmd: commands[c.command].nr, ...(c.ifOk === undefined ? {} : { ifOk: c.ifOk }) }))
     let index = -1
     calls.forEach((c, i) => {

@@ -1,6 +1,6 @@
 // Tables: the typed/raw target objects users write, dmsetup's text form, and the conversion to what the kernel
 // is sent. Typed targets (linear, thin-pool, ...) register a TargetType in ./targets; unknown types stay raw.
-import { DmError, invalid } from './errors'
+import { DmError, invalid, show } from './errors'
 import { Flags } from './flags'
 import type { NativeTarget } from './native'
 import { checkParams, checkSectors, checkTargetType } from './validate'
@@ -59,6 +59,7 @@ export function targetType(type: string): TargetType | undefined {
 
 /** Parses dmsetup's text form. Lenient about whitespace; strict about numbers. */
 export function parseTable(text: string, operation = 'parseTable', device = ''): RawTarget[] {
+  if (typeof text !== 'string') throw invalid(operation, 'text', `must be a table string, got ${show(text)}`, device)
   const out: RawTarget[] = []
   const lines = text.split('\n')
   lines.forEach((line, i) => {

@@ -1,9 +1,13 @@
 // The facade's public request and reply shapes.
 import type { NativeControl } from './native'
 import type { UdevCallOptions, UdevMode } from './udev'
+import type { NameMangling } from './validate'
 
-/** A device: its name, or `{ uuid }`, or `{ major, minor }`. */
-export type DeviceRef = string | { name: string } | { uuid: string } | { major: number; minor: number }
+/**
+ * A device: its name (a string, or a Buffer with the exact bytes of a name that is not valid UTF-8), or
+ * `{ name }`, `{ uuid }`, `{ major, minor }`.
+ */
+export type DeviceRef = string | Buffer | { name: string | Buffer } | { uuid: string } | { major: number; minor: number }
 
 export interface Version {
   major: number
@@ -13,6 +17,8 @@ export interface Version {
 
 export interface DeviceInfo {
   name: string
+  /** the name's exact bytes when they are not valid UTF-8 (`name` then shows U+FFFD for them): address the device with it */
+  nameBuffer?: Buffer
   uuid: string
   major: number
   minor: number
@@ -30,6 +36,11 @@ export interface DeviceInfo {
 
 export interface ListedDevice {
   name: string
+  /**
+   * The name's exact bytes, present only when they are not valid UTF-8: `name` then has U+FFFD in their place
+   * and may equal another device's name. Address such a device by this Buffer or by `{ major, minor }`.
+   */
+  nameBuffer?: Buffer
   major: number
   minor: number
   uuid?: string
@@ -76,4 +87,16 @@ export interface DeviceMapperOptions {
   udev?: UdevMode
   /** longest wait for udev to confirm a resume, remove or rename, in ms (default 30000) */
   udevTimeoutMs?: number
+  /**
+   * Names dmsetup and udev cannot take as they are (anything but A-Z a-z 0-9 # + - . : = @ _): 'reject'
+   * (default: EINVAL at create and rename), 'hex' (mangled as libdm and dmsetup do, `a b` -> `a\x20b`, also
+   * when addressing), or 'none' (sent as given).
+   */
+  nameMangling?: NameMangling
+  /**
+   * devmapper's mark on the devices it creates: every create gets a uuid starting with this prefix (the
+   * caller's uuid after it, or a random one), so that removeHalfMade() can find and clear devices a killed
+   * process left without a live table. Default: none (uuids are the caller's).
+   */
+  uuidPrefix?: string
 }

@@ -211,6 +211,9 @@ function okReply(r: unknown): NativeReply | undefined {
 
 function applyNodes(t: Ticket, r: NativeReply): void {
   const a = t.action
+  // A name that is not UTF-8 has no exact string form: /dev/mapper is never touched under a lossy one (that
+  // path may be another device's node); such devices are reached at /dev/dm-<minor>.
+  if (r.nameBuffer) return
   if (a.node === 'add') ensureNode(r.name, r.major, r.minor)
   else if (a.node === 'rename') renameNode(a.from, a.to, r.major, r.minor)
   // A deferred remove of an open device leaves it (and its node) in place until the last close.

@@ -15,6 +15,8 @@ const Poller = native.Poller
 /** One LIST_DEVICES record with its event counter (interface 4.37+). */
 export interface ListedCounter {
   name: string
+  /** the name's exact bytes when they are not valid UTF-8 (see ListedDevice.nameBuffer) */
+  nameBuffer?: Buffer
   major: number
   minor: number
   uuid?: string
@@ -171,15 +173,18 @@ export class EventPoller {
     if (signal?.aborted) return Promise.reject(signal.reason)
     return new Promise<NativeReply>((resolve, reject) => {
       let finished = false
+      // Addressed as given until the baseline says which device it is; from then on followed by major:minor,
+      // which a rename keeps (a name or uuid would lose it).
+      let dev: NativeRequest = req
       const sub: Subscriber = {
         keepAlive: true,
         onList: (devices) => {
-          const d = devices.find((x) => matches(x, req))
+          const d = devices.find((x) => matches(x, dev))
           if (d === undefined) {
             finish(() => reject(new DmError({ message: `waitEvent ${device}: the device was removed while waiting`, code: 'ENXIO', operation: 'waitEvent', device })))
           } else if (d.eventNr !== last) {
             const control = this.control
-            finish(() => control.devStatus(req).then(resolve, reject))
+            finish(() => control.devStatus(dev).then(resolve, reject))
           }
         },
         onError: (err) => finish(() => reject(err)),
@@ -197,6 +202,7 @@ export class EventPoller {
       try {
         // Armed already, so the baseline is taken after arming: nothing between the two is lost.
         const now = this.control.devStatusSync(req)
+        dev = { major: now.major, minor: now.minor }
         last ??= now.eventNr
         if (now.eventNr !== last) finish(() => resolve(now))
       } catch (err) {

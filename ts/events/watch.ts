@@ -2,6 +2,7 @@
 // control fd). The baseline counters are taken when watch() is called, so events caused right after the call
 // are seen even before the first next(). At most one event per device waits in the queue: a slow consumer
 // gets the newest counter, never an unbounded backlog.
+import { invalid } from '../core/errors'
 import type { EventPoller, ListedCounter } from './event-poller'
 
 export interface WatchOptions {
@@ -13,6 +14,8 @@ export interface WatchOptions {
 
 export interface DeviceEvent {
   name: string
+  /** the name's exact bytes when they are not valid UTF-8 (see ListedDevice.nameBuffer) */
+  nameBuffer?: Buffer
   /** the device's event counter now */
   eventNr: number
   /** the counter when last seen (0 for a device that appeared after the watch started) */
@@ -67,7 +70,7 @@ export class DeviceWatch implements AsyncIterableIterator<DeviceEvent> {
       return Promise.reject(err)
     }
     if (this.#ended) return Promise.resolve({ value: undefined, done: true })
-    if (this.#waiting) return Promise.reject(new Error('watch: next() called again before the previous one settled'))
+    if (this.#waiting) return Promise.reject(invalid('watch', 'next', 'must not be called again before the previous next() settled'))
     return new Promise((resolve, reject) => {
       this.#waiting = { resolve, reject }
     })

@@ -1,6 +1,6 @@
 // Shared pieces of the target builders and parsers: device references, strict field checks that name the
 // field, and a lenient token reader for the kernel's table and status lines.
-import { invalid, type DmError } from '../core/errors'
+import { invalid, show, type DmError } from '../core/errors'
 import type { TargetInput } from '../core/table'
 
 /** A block device: a path ('/dev/loop0', '/dev/mapper/x'), 'major:minor', or `{ major, minor }`. */
@@ -90,16 +90,6 @@ export class Checker {
   object(value: unknown, field: string): Record<string, unknown> {
     if (value === null || typeof value !== 'object' || Array.isArray(value)) throw this.fail(field, `must be an object, got ${show(value)}`)
     return value as Record<string, unknown>
-  }
-}
-
-function show(v: unknown): string {
-  if (typeof v === 'string') return `'${v}'`
-  if (typeof v === 'bigint') return `${v}n`
-  try {
-    return JSON.stringify(v) ?? String(v)
-  } catch {
-    return String(v)
   }
 }
 

@@ -2,7 +2,7 @@
 // (Documentation/admin-guide/device-mapper/dm-raid.rst; md personalities raid1/raid10/raid4-6 underneath).
 // Status: `<type> <#devices> <health chars> <synced>/<total> <sync action> <mismatches> [<data offset> [<journal>]]`.
 import type { TargetType } from '../core/table'
-import { Checker, Tokens, argGroup, join, lenient, type BlockDevice } from './common'
+import { Checker, Tokens, argGroup, decimal, join, lenient, type BlockDevice } from './common'
 
 export type RaidDevice = { metadata: BlockDevice | null; data: BlockDevice | null }
 export type RaidTarget = {
@@ -56,7 +56,7 @@ export const raidType: TargetType = {
     const raidType = t.next()
     const params = t.group()
     const n = t.num()
-    const chunkSize = params && params.length > 0 && /^\d+$/.test(params[0]) ? Number(params[0]) : undefined
+    const chunkSize = params && params.length > 0 ? decimal(params[0]) : undefined
     if (raidType === undefined || !params || chunkSize === undefined || n === undefined || t.all.length - t.pos !== 2 * n) return undefined
     const devices = []
     for (let i = 0; i < n; i++) {

@@ -2,7 +2,7 @@
 // [<#features> discard_zeroes_cow [discard_passdown_origin]]` (drivers/md/dm-snap.c). Snapshot status:
 // `<allocated>/<total> <metadata>` in sectors, or Invalid, Overflow, Merge failed, Unknown.
 import type { TargetType } from '../core/table'
-import { Checker, argGroup, join, lenient, type BlockDevice } from './common'
+import { Checker, argGroup, decimal, join, lenient, type BlockDevice } from './common'
 
 export type SnapshotOriginTarget = { start?: number; length: number; type: 'snapshot-origin'; origin: BlockDevice }
 export type SnapshotOriginParams = { origin: string }
@@ -69,8 +69,9 @@ function snapshotKind(type: 'snapshot' | 'snapshot-merge'): TargetType {
     parseStatus(params: string): SnapshotStatus {
       const text = params.trim()
       const m = /^(\d+)\/(\d+)\s+(\d+)$/.exec(text)
-      if (m) {
-        const [allocatedSectors, totalSectors, metadataSectors] = [Number(m[1]), Number(m[2]), Number(m[3])]
+      // counts past 2^53 are not rounded: the line stays raw ('unknown' with its exact text)
+      const [allocatedSectors, totalSectors, metadataSectors] = m ? [decimal(m[1]), decimal(m[2]), decimal(m[3])] : []
+      if (allocatedSectors !== undefined && totalSectors !== undefined && metadataSectors !== undefined) {
         const out: SnapshotStatus = { state: 'active', allocatedSectors, totalSectors, metadataSectors }
         // a merge is complete once only metadata is left in the COW device
         if (type === 'snapshot-merge') out.merged = allocatedSectors === metadataSectors

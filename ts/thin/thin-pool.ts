@@ -6,7 +6,7 @@
 import type { DeviceMapper } from '../core/device-mapper'
 import { infoOp, loadOp, messageOp, messageSuspendedOp, resumeOp, statusOp, tableOp, type Operation } from '../core'
 import type { DeviceRef } from '../core/types'
-import { DmError, invalid } from '../core/errors'
+import { DmError, invalid, show } from '../core/errors'
 import type { RawTarget } from '../core/table'
 import { MAX_THIN_ID, thinType } from '../targets/thin'
 import { thinPoolType, type ThinPoolParams, type ThinPoolStatus as ThinPoolStatusFields } from '../targets/thin-pool'
@@ -32,7 +32,7 @@ export { MAX_THIN_ID }
 /** A thin device id: an integer in 0..2^24-1, checked before any ioctl. */
 export function checkThinId(id: unknown, operation: string, field: string, pool = ''): number {
   if (typeof id !== 'number' || !Number.isSafeInteger(id) || id < 0 || id > MAX_THIN_ID) {
-    throw invalid(operation, field, `must be a thin device id in 0..${MAX_THIN_ID} (24-bit), got ${String(id)}`, pool)
+    throw invalid(operation, field, `must be a thin device id in 0..${MAX_THIN_ID} (24-bit), got ${show(id)}`, pool)
   }
   return id
 }
@@ -42,7 +42,7 @@ export function checkTransactionId(id: unknown, operation: string, field: string
   const ok =
     (typeof id === 'number' && Number.isSafeInteger(id) && id >= 0) ||
     (typeof id === 'bigint' && id >= 0n && id <= MAX_TRANSACTION_ID)
-  if (!ok) throw invalid(operation, field, `must be an integer in 0..2^64-1, got ${String(id)}`, pool)
+  if (!ok) throw invalid(operation, field, `must be an integer in 0..2^64-1, got ${show(id)}`, pool)
   return BigInt(id as number | bigint)
 }
 
@@ -85,13 +85,17 @@ export class ThinPool {
     if (options === null || typeof options !== 'object') throw invalid(op, 'options', 'must be an object', this.name)
     const text = `create_snap ${snap} ${from}`
     if (options.origin === undefined) {
-      yield* messageOp(this.name, 0, text)
+      yield* this.#poolMessage(text)
       return
     }
     const origin = checkName(options.origin, op, 'origin')
     this.#checkOrigin(origin, from, yield* tableOp(origin, {}), yield* infoOp(this.name))
     // suspend, create_snap, resume (also after a failed message): one native call
-    yield* messageSuspendedOp(origin, this.name, 0, text)
+    try {
+      yield* messageSuspendedOp(origin, this.name, 0, text)
+    } catch (err) {
+      throw yield* this.#notAPool(err)
+    }
   }
 
   /**
@@ -149,7 +153,35 @@ export class ThinPool {
 
   /** A pool message; `text` runs first, so its validation fails before any ioctl. */
   *#message(text: () => string): Operation<void> {
-    yield* messageOp(this.name, 0, text())
+    yield* this.#poolMessage(text())
+  }
+
+  // A message the pool refuses is a bare EINVAL; when the device is not a thin-pool at all, say that instead.
+  *#poolMessage(text: string): Operation<void> {
+    try {
+      yield* messageOp(this.name, 0, text)
+    } catch (err) {
+      throw yield* this.#notAPool(err)
+    }
+  }
+
+  *#notAPool(err: unknown): Operation<unknown> {
+    if (!(err instanceof DmError) || err.code !== 'EINVAL') return err
+    let types: string[]
+    try {
+      types = (yield* tableOp(this.name, {})).map((t) => t.type)
+    } catch {
+      return err
+    }
+    if (types[0] === 'thin-pool') return err
+    const table = types.length === 0 ? 'it has no live table' : `its live table is ${[...new Set(types)].join(', ')}`
+    return new DmError({
+      message: `thinPool ${this.name}: not a thin-pool device (${table}); the kernel refused the message with EINVAL`,
+      code: 'EINVAL',
+      operation: err.operation,
+      device: this.name,
+      cause: err,
+    })
   }
 
   // ---- status ---------------------------------------------------------------------------------------------------

@@ -183,10 +183,6 @@ export class VolumeManager {
     state.transactionId = String(cur + 1n)
   }
 
-  #nextTxid(state: State): string {
-    return this.#useTxid(state) ? String(BigInt(state.transactionId) + 1n) : state.transactionId
-  }
-
   /** Deletes a thin id; false if the pool says it is busy (open: a deferred removal still pending). */
   async #deleteId(id: number): Promise<boolean> {
     try {
