@@ -117,6 +117,9 @@ async function gone(path: string): Promise<boolean> {
 }
 
 function attachedCount(): number {
+  // With udev running, its probe of a fresh loop device can hold it open for a moment: LOOP_CLR_FD then frees
+  // the device at that last close, so let udev finish first.
+  if (process.env.DEVMAPPER_UDEV === '1') execFileSync('udevadm', ['settle'])
   return loop.listSync().length
 }
 

@@ -6,8 +6,8 @@ import { address, label } from './address'
 import { toInfo } from './decode'
 import { DmError, invalid, show, withCleanupError } from './errors'
 import { Flags } from './flags'
-import type { NativeReply, NativeRequest } from './native'
-import { batch, ioctl, sleep, type Operation } from './operation'
+import type { BatchResult, NativeReply, NativeRequest } from './native'
+import { batch, ioctl, sleep, type Call, type Operation, type StepOptions } from './operation'
 import { holders, openers } from './sysfs'
 import { secureDataFlag, toNativeTargets, toRawTargets, type RawTarget, type TableInput } from './table'
 import { checkTableDevices, explainLoadError, kmsgNow } from './table-checks'
@@ -27,30 +27,43 @@ export interface RemovePolicy {
 
 /** Target types the kernel has confirmed (GET_TARGET_VERSION) in this process: checked once each. */
 const knownTypes = new Set<string>()
+/** false once the kernel could not answer GET_TARGET_VERSION (before 4.41): the load then decides alone */
+let canCheckTypes = true
 
 /**
- * Every target type in the table must be registered in the kernel or loadable as a module: asked with
- * GET_TARGET_VERSION (which loads the module) once per type and process, so a typo is EINVAL naming the target
- * instead of a bare EINVAL from TABLE_LOAD. Kernels before 4.41 lack the ioctl; then the load decides.
+ * Sends `calls` (a table load, or create's three steps) in one native call, preceded by GET_TARGET_VERSION (which
+ * loads the module) for each of the table's target types not confirmed yet in this process: a typo is then
+ * EINVAL naming the target instead of a bare EINVAL from TABLE_LOAD. Being in the same native call keeps the
+ * operation one hop, and keeps it on the fd it started on when close() comes while it is in flight.
  */
-function* checkTargetTypes(raw: readonly RawTarget[], operation: string, device: string): Operation<void> {
-  for (const [i, t] of raw.entries()) {
-    if (knownTypes.has(t.type)) continue
-    try {
-      yield* ioctl('getTargetVersion', { name: t.type })
-    } catch (err) {
-      if (!(err instanceof DmError) || err.code !== 'EINVAL') return // ENOTTY (old kernel) etc.: not decidable here
-      throw new DmError({
-        message: `${operation} ${device}: table[${i}].type '${t.type}' is not a target type this kernel knows (not registered, and no module dm-${t.type} could be loaded)`,
-        code: 'EINVAL',
-        operation,
-        device,
-        field: `table[${i}].type`,
-        cause: err,
-      })
+function* withTypeChecks(raw: readonly RawTarget[], calls: Call[], options: StepOptions, device: string): Operation<BatchResult> {
+  const operation = options.operation ?? 'load'
+  const types = canCheckTypes ? [...new Set(raw.map((t) => t.type))].filter((t) => !knownTypes.has(t)) : []
+  const checks: Call[] = types.map((name) => ({ command: 'getTargetVersion', req: { name } }))
+  const results = yield* batch([...checks, ...calls], options)
+  for (const [k, type] of types.entries()) {
+    const r = results[k]
+    if (r !== undefined && !('error' in r)) {
+      knownTypes.add(type)
+      continue
     }
-    knownTypes.add(t.type)
+    const err = r?.error
+    if (err?.code !== 'EINVAL') {
+      // ENOTTY and the like (an old kernel): not decidable here, so send the calls alone
+      canCheckTypes = false
+      return yield* batch(calls, options)
+    }
+    const i = raw.findIndex((t) => t.type === type)
+    throw new DmError({
+      message: `${operation} ${device}: table[${i}].type '${type}' is not a target type this kernel knows (not registered, and no module dm-${type} could be loaded)`,
+      code: 'EINVAL',
+      operation,
+      device,
+      field: `table[${i}].type`,
+      cause: err,
+    })
   }
+  return results.slice(types.length)
 }
 
 /** The uuid a create sends: the caller's, marked with the instance's prefix when there is one. */
@@ -72,7 +85,6 @@ export function* createOp(name: string, table: TableInput, options: CreateOption
   const uuid = createUuid(options.uuid, policy.uuidPrefix, name)
   const raw = toRawTargets(table, operation, name)
   checkTableDevices(raw, operation, name)
-  yield* checkTargetTypes(raw, operation, name)
   const ro = options.readOnly ? Flags.READONLY : 0
   const steps = {
     create: { command: 'devCreate', req: { name, uuid, flags: ro } },
@@ -82,7 +94,7 @@ export function* createOp(name: string, table: TableInput, options: CreateOption
   const since = kmsgNow()
   let results
   try {
-    results = yield* batch([steps.create, steps.load, steps.resume], { udevFlags: options.udevFlags, operation })
+    results = yield* withTypeChecks(raw, [steps.create, steps.load, steps.resume], { udevFlags: options.udevFlags, operation }, name)
   } catch (err) {
     // The kernel made the device, but its node could not be made (something took its place after the check):
     // take the device away again rather than report a failure for a device that stays.
@@ -139,21 +151,18 @@ export function* loadOp(device: DeviceRef, table: TableInput, options: { readOnl
   options = checkOptions(options, 'load', label(req))
   const raw = toRawTargets(table, 'load', label(req))
   checkTableDevices(raw, 'load', label(req))
-  yield* checkTargetTypes(raw, 'load', label(req))
   const flags = (options.readOnly ? Flags.READONLY : 0) | secureDataFlag(raw)
   const since = kmsgNow()
+  const load = { command: 'tableLoad', req: { ...req, targets: toNativeTargets(raw), flags } } as const
+  const loaded = (yield* withTypeChecks(raw, [load], { operation: 'load' }, label(req)))[0]!
+  if (!('error' in loaded)) return toInfo(loaded)
+  let dev: NativeReply | undefined
   try {
-    return toInfo(yield* ioctl('tableLoad', { ...req, targets: toNativeTargets(raw), flags }))
-  } catch (err) {
-    if (!(err instanceof DmError)) throw err
-    let dev: NativeReply | undefined
-    try {
-      dev = yield* ioctl('devStatus', req)
-    } catch {
-      // the dm device itself is missing: the error says so as it is
-    }
-    throw explainLoadError(err, { major: dev?.major, minor: dev?.minor, targets: raw, since, deviceExists: dev !== undefined })
+    dev = yield* ioctl('devStatus', req)
+  } catch {
+    // the dm device itself is missing: the error says so as it is
   }
+  throw explainLoadError(loaded.error, { major: dev?.major, minor: dev?.minor, targets: raw, since, deviceExists: dev !== undefined })
 }
 
 export function* clearOp(device: DeviceRef): Operation<DeviceInfo> {
