@@ -2,20 +2,9 @@
 // not at all, and the pool holds no id for it in the second case.
 import { t } from 'tap'
 import { STEPS } from '../../ts/volumes'
-import { name, prefix, sweep, sweepKilledCookies } from './helpers'
-import { crashCase, fsType, prepareRoot } from './volumes-crash'
-import { freshRoot, removeDevicesWithPrefix, rmRoot } from './volumes-helpers'
+import { crashCase, crashRoot, fsType, prepareRoot } from './volumes-crash'
 
-const root = freshRoot('crash-create')
-const options = { root, loopDataSize: '128M', loopMetadataSize: '8M', poolName: name('cc-pool'), defaultVolumeSize: '16M' }
-// one child, two opens and two thin_dumps per step: more than tap's default 30 s on the one-CPU guest
-t.setTimeout(90_000)
-t.teardown(() => {
-  sweepKilledCookies() // processes killed mid-operation may leave udev cookies
-  removeDevicesWithPrefix(prefix)
-  sweep()
-  rmRoot(root)
-})
+const options = crashRoot('create', 'cc')
 
 t.test('createVolume killed at every step', async (t) => {
   await prepareRoot(options)

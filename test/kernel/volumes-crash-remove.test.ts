@@ -3,20 +3,10 @@
 import { t } from 'tap'
 import { VolumeManager } from '../../ts'
 import { STEPS } from '../../ts/volumes'
-import { name, prefix, sweep, sweepKilledCookies } from './helpers'
-import { crashCase, prepareRoot } from './volumes-crash'
-import { freshRoot, readPattern, removeDevicesWithPrefix, rmRoot, writePattern } from './volumes-helpers'
+import { crashCase, crashRoot, prepareRoot } from './volumes-crash'
+import { readPattern, writePattern } from './volumes-helpers'
 
-const root = freshRoot('crash-remove')
-const options = { root, loopDataSize: '128M', loopMetadataSize: '8M', poolName: name('cr-pool'), defaultVolumeSize: '16M' }
-// one child, two opens and two thin_dumps per step: more than tap's default 30 s on the one-CPU guest
-t.setTimeout(90_000)
-t.teardown(() => {
-  sweepKilledCookies() // processes killed mid-operation may leave udev cookies
-  removeDevicesWithPrefix(prefix)
-  sweep()
-  rmRoot(root)
-})
+const options = crashRoot('remove', 'cr')
 
 t.test('removeVolume killed at every step', async (t) => {
   await prepareRoot(options)

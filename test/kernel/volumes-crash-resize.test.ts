@@ -4,20 +4,11 @@ import { execFileSync } from 'node:child_process'
 import { t } from 'tap'
 import { VolumeManager } from '../../ts'
 import { STEPS } from '../../ts/volumes'
-import { dmsetup, name, prefix, sweep, sweepKilledCookies } from './helpers'
-import { crashCase, prepareRoot } from './volumes-crash'
-import { MiB, freshRoot, removeDevicesWithPrefix, rmRoot } from './volumes-helpers'
+import { dmsetup, name } from './helpers'
+import { crashCase, crashRoot, prepareRoot } from './volumes-crash'
+import { MiB } from './volumes-helpers'
 
-const root = freshRoot('crash-resize')
-const options = { root, loopDataSize: '128M', loopMetadataSize: '8M', poolName: name('cz-pool'), defaultVolumeSize: '16M' }
-// one child, two opens and two thin_dumps per step: more than tap's default 30 s on the one-CPU guest
-t.setTimeout(90_000)
-t.teardown(() => {
-  sweepKilledCookies() // processes killed mid-operation may leave udev cookies
-  removeDevicesWithPrefix(prefix)
-  sweep()
-  rmRoot(root)
-})
+const options = crashRoot('resize', 'cz')
 
 function ext4Bytes(path: string): number {
   const out = execFileSync('dumpe2fs', ['-h', path], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })

@@ -3,20 +3,11 @@
 import { t } from 'tap'
 import { VolumeManager } from '../../ts'
 import { STEPS } from '../../ts/volumes'
-import { dm, name, prefix, sweep, sweepKilledCookies } from './helpers'
-import { crashCase, prepareRoot } from './volumes-crash'
-import { freshRoot, readPattern, removeDevicesWithPrefix, rmRoot } from './volumes-helpers'
+import { dm, name } from './helpers'
+import { crashCase, crashRoot, prepareRoot } from './volumes-crash'
+import { readPattern } from './volumes-helpers'
 
-const root = freshRoot('crash-snap')
-const options = { root, loopDataSize: '128M', loopMetadataSize: '8M', poolName: name('cs-pool'), defaultVolumeSize: '16M' }
-// one child, two opens and two thin_dumps per step: more than tap's default 30 s on the one-CPU guest
-t.setTimeout(90_000)
-t.teardown(() => {
-  sweepKilledCookies() // processes killed mid-operation may leave udev cookies
-  removeDevicesWithPrefix(prefix)
-  sweep()
-  rmRoot(root)
-})
+const options = crashRoot('snap', 'cs')
 
 t.test('snapshot of an active volume killed at every step', async (t) => {
   await prepareRoot(options)

@@ -4,13 +4,28 @@
 // a metadata snapshot), no stray or suspended devices, and check() clean.
 import { execFileSync, spawn, spawnSync } from 'node:child_process'
 import { join } from 'node:path'
-import type { Test } from 'tap'
+import { t as tap, type Test } from 'tap'
 import { VolumeManager, type VolumeManagerOptions } from '../../ts'
 import { CRASH_ENV } from '../../ts/volumes'
-import { dm } from './helpers'
-import { poolIdsFromOutside, readPattern, writePattern } from './volumes-helpers'
+import { dm, name, prefix, sweep, sweepKilledCookies } from './helpers'
+import { freshRoot, poolIdsFromOutside, readPattern, removeDevicesWithPrefix, rmRoot, writePattern } from './volumes-helpers'
 
 const CHILD = join(__dirname, 'volumes-child.js')
+
+/** The root, options and cleanup of one kill-test file: a small loop-file pool named after `tag`. */
+export function crashRoot(tag: string, poolTag: string) {
+  const root = freshRoot(`crash-${tag}`)
+  const options = { root, loopDataSize: '128M', loopMetadataSize: '8M', poolName: name(`${poolTag}-pool`), defaultVolumeSize: '16M' }
+  // one child, two opens and two thin_dumps per step: more than tap's default 30 s on the one-CPU guest
+  tap.setTimeout(90_000)
+  tap.teardown(() => {
+    sweepKilledCookies() // processes killed mid-operation may leave udev cookies
+    removeDevicesWithPrefix(prefix)
+    sweep()
+    rmRoot(root)
+  })
+  return options
+}
 
 export function runChild(options: VolumeManagerOptions, op: string, args: unknown[], crashAt?: string): { signal: NodeJS.Signals | null; status: number | null; stderr: string } {
   const env = { ...process.env }
