@@ -14,6 +14,12 @@ export type { FormatOptions, NameMangling, RawTarget, TableInput, TargetInput, T
 export type {
   KnownTarget, StatusFieldsByType, StatusTarget, TableFieldsByType, TableTarget, UnknownTarget, UnknownTargetType,
 } from './core'
+export {
+  batch, clearOp, createOp, depsOp, infoOp, ioctl, listOp, loadOp, messageOp, messageSuspendedOp, removeHalfMadeOp, removeOp,
+  renameOp, resumeOp, setGeometryOp, setUuidOp, sleep, statusAllOp, statusOp, suspendOp, tableAllOp, tableOp, targetVersionOp,
+  targetVersionsOp, versionOp, waitEventOp,
+} from './core'
+export type { Call, Operation, Step, StepOptions } from './core'
 export { MAX_THIN_ID, ThinPool, checkThinId } from './thin'
 export type { SnapshotOptions, ThinPoolStatus, TransactionId } from './thin'
 export { DeviceWatch } from './events'
