@@ -3,6 +3,7 @@
 import { spawnSync } from 'node:child_process'
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs'
 import { join, resolve } from 'node:path'
+import type { Test } from 'tap'
 import { sh } from './helpers'
 
 export const withUdev = process.env.DEVMAPPER_UDEV === '1'
@@ -33,6 +34,13 @@ export function run(cmd: string, args: string[], input?: string): Ran {
 }
 
 export const devmapper = (...args: string[]): Ran => run('devmapper', args)
+
+/** Runs devmapper, expects exit status 0 (naming the command and its stderr otherwise), returns stdout. */
+export function ok(t: Test, ...args: string[]): string {
+  const r = devmapper(...args)
+  t.equal(r.status, 0, `devmapper ${args.join(' ')} ${r.stderr}`)
+  return r.stdout
+}
 
 /** Waits for udev to finish with every uevent so far (open counts are stable then). */
 export function settle(): void {

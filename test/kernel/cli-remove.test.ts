@@ -4,19 +4,13 @@ import { spawn } from 'node:child_process'
 import { closeSync, openSync } from 'node:fs'
 import { t } from 'tap'
 import { dm, dmsetup, loopDevice, name, prefix, sweep } from './helpers'
-import { binEnv as env, devmapper, removeBinDir, settle } from './cli-helpers'
+import { binEnv as env, devmapper, removeBinDir, settle, ok } from './cli-helpers'
 
 t.setTimeout(100_000)
 t.teardown(() => {
   sweep()
   removeBinDir()
 })
-
-function ok(t: tap.Test, ...args: string[]): string {
-  const r = devmapper(...args)
-  t.equal(r.status, 0, `devmapper ${args.join(' ')} ${r.stderr}`)
-  return r.stdout
-}
 
 t.test('remove: busy without flags, -f, --retry, --deferred', async (t) => {
   const n = name('busy')

@@ -6,19 +6,13 @@ import { existsSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { t } from 'tap'
 import { dm, dmsetup, loopDevice, name, prefix, sh, sweep } from './helpers'
-import { binDir, binEnv as env, devmapper, removeBinDir, settle } from './cli-helpers'
+import { binDir, binEnv as env, devmapper, removeBinDir, settle, ok } from './cli-helpers'
 
 t.setTimeout(100_000)
 t.teardown(() => {
   sweep()
   removeBinDir()
 })
-
-function ok(t: tap.Test, ...args: string[]): string {
-  const r = devmapper(...args)
-  t.equal(r.status, 0, `devmapper ${args.join(' ')} ${r.stderr}`)
-  return r.stdout
-}
 
 t.test('create (--table, file, stdin), -u, -r, --readahead; dmsetup sees them', async (t) => {
   const a = name('a')
