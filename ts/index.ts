@@ -10,7 +10,10 @@ export type {
   CreateOptions, DeviceInfo, DeviceMapperOptions, DeviceRef, Geometry, ListedDevice, RemoveOptions, SuspendOptions, Version,
 } from './core'
 export { DmError, Flags, UdevFlags, formatTable, parseTable, parseTypedTable, registerTargetType, targetType } from './core'
-export type { FormatOptions, NameMangling, RawTarget, TableInput, TargetInput, TargetType, UdevCallOptions, UdevMode } from './core'
+export type {
+  BigIntSectors, FormatOptions, NameMangling, NumberSectors, RawTarget, Sectors, SectorsOptions, StatusOptions, TableInput, TableOptions, TargetInput,
+  TargetType, UdevCallOptions, UdevMode,
+} from './core'
 export type {
   KnownTarget, StatusFieldsByType, StatusTarget, TableFieldsByType, TableTarget, UnknownTarget, UnknownTargetType,
 } from './core'

@@ -3,7 +3,7 @@
 // a crypt target are loaded and read with DM_SECURE_DATA_FLAG; keys read back come as CryptKey, which prints
 // as '<redacted>' (console.log, JSON, template strings) until `.reveal()` is called.
 import { inspect } from 'node:util'
-import type { TargetType } from '../core/table'
+import type { Sectors, TargetType } from '../core/table'
 import { Checker, argGroup, join, lenient, type BlockDevice } from './common'
 
 export const REDACTED = '<redacted>'
@@ -34,8 +34,8 @@ export class CryptKey {
 }
 
 export type CryptTarget = {
-  start?: number
-  length: number
+  start?: Sectors
+  length: Sectors
   type: 'crypt'
   /** 'aes-xts-plain64', 'capi:xts(aes)-plain64', ... */
   cipher: string
@@ -88,7 +88,7 @@ export const cryptType: TargetType = {
 
 /** A dm-crypt target over `device` with `cipher` (e.g. aes-xts-plain64) and `key` (hex, or a CryptKey); the table is sent with DM_SECURE_DATA_FLAG. */
 export function crypt(
-  length: number,
+  length: Sectors,
   device: BlockDevice,
   cipher: string,
   key: string | CryptKey,
