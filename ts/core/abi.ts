@@ -83,11 +83,14 @@ export type PayloadKind = 'none' | 'targets' | 'deps' | 'devices' | 'versions' |
 
 const TWO_32 = 2 ** 32
 
-/** A u64 as a number when exact (up to 2^53), else a bigint: never a silently rounded value. */
+/**
+ * A u64 as a number when it is a safe integer (below 2^53), else a bigint: never a silently rounded value. 2^53
+ * itself is a bigint too: as a number it is also what 2^53 + 1 rounds to, so it could not be told apart.
+ */
 function u64(b: Buffer, at: number): number | bigint {
   const lo = b.readUInt32LE(at)
   const hi = b.readUInt32LE(at + 4)
-  return hi < 0x200000 || (hi === 0x200000 && lo === 0) ? hi * TWO_32 + lo : b.readBigUInt64LE(at)
+  return hi < 0x200000 ? hi * TWO_32 + lo : b.readBigUInt64LE(at)
 }
 
 /** The kernel's "huge" dev_t encoding: major in bits 8..19, minor in bits 0..7 and 20..31. */
