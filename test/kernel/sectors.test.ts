@@ -38,7 +38,7 @@ t.test('2^54 + 1 sectors: the kernel refuses it ("too large device"), and nothin
   const big = name('toolarge')
   await t.rejects(dm.create(big, `0 ${2n ** 54n + 1n} zero`), { name: 'DmError', code: 'EINVAL', message: /too large device|Invalid argument/ })
   t.equal(dm.listSync().filter((d) => d.name === big).length, 0)
-  t.throws(() => dmsetup('create', name('toolarge2'), '--table', `0 ${2n ** 54n + 1n} zero`), {}, 'dmsetup is refused too')
+  t.throws(() => dmsetup('create', name('toolarge2'), '--table', `0 ${2n ** 54n + 1n} zero`), /Invalid argument/, 'dmsetup is refused too')
 })
 
 t.test('table() and status(): bigint reads are exact and match dmsetup; number reads are ERANGE', async (t) => {
