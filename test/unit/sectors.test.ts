@@ -156,6 +156,15 @@ t.test('the facade: table/status/tableAll/statusAll of a 2^54+1-sector device (f
   // ordinary devices read as plain numbers, as before
   t.same(await dm.table('small'), [{ start: 0, length: 8, type: 'zero', params: '' }])
   t.throws(() => dm.tableAllSync(null as never), { code: 'EINVAL', field: 'options' })
+  // the types follow the option: number by default, bigint with { bigint: true }; typed fields still narrow
+  const asNum: number = (await dm.table('small'))[0].length
+  const asBig: bigint = dm.tableSync('huge', { bigint: true })[1].length
+  const statusBig: bigint | undefined = (await dm.statusAll({ bigint: true, noFlush: true })).get('huge')?.[0].start
+  t.same([asNum, asBig, statusBig], [8, HUGE, 0n])
+  await dm.create('lin', [linear(HUGE, '7:0', 2048)])
+  const [lt] = await dm.table('lin', { bigint: true })
+  if (lt.type === 'linear') t.same([lt.device, lt.offset, lt.length], ['7:0', 2048, HUGE], 'typed fields next to bigint sectors')
+  else t.fail('not narrowed to linear')
   // a reload keeps the exact size (what the CLI's remove -f does)
   const size = dm.tableSync('huge', { bigint: true }).reduce((n, x) => n + x.length, 0n)
   await dm.load('huge', [error(size)])
