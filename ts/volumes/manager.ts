@@ -42,6 +42,12 @@ function notFound(operation: string, name: string): DmError {
   return new DmError({ message: `${operation}: no volume named '${name}'`, code: 'ENOENT', operation, device: name })
 }
 
+/** A thin target's params `<pool> <id> [<external origin>]` on this pool's major:minor and this id. */
+function sameThin(params: string, poolDev: string, id: number): boolean {
+  const [pool, dev] = params.trim().split(/\s+/)
+  return pool === poolDev && Number(dev) === id
+}
+
 function isCode(err: unknown, ...codes: string[]): boolean {
   return err instanceof DmError && codes.includes(err.code)
 }
@@ -344,9 +350,14 @@ export class VolumeManager {
         const dev = this.#deviceName(intent.name)
         const info = await infoOrUndefined(this.#dm, dev)
         const rec = state.volumes[intent.name]
+        // Without deferredDeletion a removal that cannot finish now goes back: the volume stays (it is not
+        // committed until its id is deleted), nothing is queued.
+        const mayQueue = intent.deferredDeletion !== false
+        if (!mayQueue && rec && ((info && info.openCount > 0) || (await this.#holders(intent.deviceId, dev)).length > 0)) break
         if (info && info.openCount > 0) await this.#dm.remove(dev, { deferred: true })
         else await this.#deactivateDevice(dev, rec)
         const deleted = await this.#deleteId(intent.deviceId)
+        if (!deleted && !mayQueue && rec) break
         if (!deleted) state.pendingDeletes.push(intent.deviceId)
         else if (this.#useTxid(state) && poolTxid === BigInt(intent.txid)) await this.#commitTxid(state, intent.txid)
         else state.transactionId = String(poolTxid)
@@ -621,12 +632,20 @@ export class VolumeManager {
 
   /**
    * Deactivates, discards (when enabled), deletes the thin id, forgets the volume. EBUSY while mounted or open,
-   * unless `deferred`: then the device goes at its last close and its id is deleted after that.
+   * unless `deferred`: then the device goes at its last close and its id is deleted after that. A delete the
+   * pool refuses as busy (another device maps the same thin id) is queued only with `deferredDeletion`; without
+   * it removeVolume fails with EBUSY naming the holder and leaves the volume, the state and the kernel as they were.
    */
   async removeVolume(name: string, options: RemoveVolumeOptions = {}): Promise<void> {
     const op = 'removeVolume'
     checkVolumeName(name, op)
+    if (options === null || typeof options !== 'object') throw invalid(op, 'options', 'must be an object', name)
+    for (const k of ['deferred', 'deferredDeletion'] as const) {
+      if (options[k] !== undefined && typeof options[k] !== 'boolean') throw invalid(op, k, `must be a boolean, got ${JSON.stringify(options[k])}`, name)
+    }
     const deferred = options.deferred ?? this.#cfg.deferredRemoval
+    // A per-call `deferred: true` asks for the whole removal later, the id's delete included.
+    const deferDelete = options.deferredDeletion ?? (options.deferred === true || this.#cfg.deferredDeletion)
     await this.#locked(op, async (state) => {
       const rec = state.volumes[name]
       if (!rec) throw notFound(op, name)
@@ -634,16 +653,23 @@ export class VolumeManager {
       const info = await infoOrUndefined(this.#dm, dev)
       const mounts = info ? fsops.mountsByDevice().get(`${info.major}:${info.minor}`) ?? [] : []
       const busy = info !== undefined && (info.openCount > 0 || mounts.length > 0)
+      const what = busy ? (mounts.length > 0 ? `mounted on ${mounts.join(', ')}` : `open (${info.openCount})`) : ''
       if (busy && !deferred) {
+        throw new DmError({ message: `${op}: volume '${name}' is ${what}; unmount and close it, or remove it deferred`, code: 'EBUSY', operation: op, device: name })
+      }
+      if (busy && !deferDelete) {
+        // Removing the device at its last close leaves its thin id to delete later: that is a deferred deletion.
         throw new DmError({
-          message: `${op}: volume '${name}' is ${mounts.length > 0 ? `mounted on ${mounts.join(', ')}` : `open (${info.openCount})`}; unmount and close it, or remove it deferred`,
+          message: `${op}: volume '${name}' is ${what}; removed at its last close, its thin id ${rec.deviceId} could only be deleted after that, and deferredDeletion (dm.use_deferred_deletion) is off; unmount and close it, or remove it with deferredDeletion`,
           code: 'EBUSY',
           operation: op,
           device: name,
         })
       }
+      const holders = await this.#holders(rec.deviceId, dev)
+      if (holders.length > 0 && !deferDelete) throw this.#heldError(op, name, rec.deviceId, holders)
       const txid = state.transactionId
-      state.intent = { op: 'remove', name, deviceId: rec.deviceId, txid, deferred }
+      state.intent = { op: 'remove', name, deviceId: rec.deviceId, txid, deferred, deferredDeletion: deferDelete }
       step('remove.intent')
       this.#save(state)
       if (busy) {
@@ -656,7 +682,8 @@ export class VolumeManager {
         return
       }
       step('remove.discard')
-      if (this.#cfg.discard) {
+      // never discard blocks another device still maps
+      if (this.#cfg.discard && holders.length === 0) {
         await this.#activate(state, name, rec)
         await this.#discard(dev, rec.size)
       }
@@ -666,13 +693,40 @@ export class VolumeManager {
       if (await this.#deleteId(rec.deviceId)) {
         step('remove.set_transaction_id')
         await this.#commitTxid(state, txid)
-      } else {
+      } else if (deferDelete) {
         state.pendingDeletes.push(rec.deviceId)
+      } else {
+        // a holder came after the check: put the volume back as it was
+        if (info) await this.#activate(state, name, rec)
+        delete state.intent
+        this.#save(state)
+        throw this.#heldError(op, name, rec.deviceId, await this.#holders(rec.deviceId, dev))
       }
       step('remove.commit')
       delete state.volumes[name]
       delete state.intent
       this.#save(state)
+    })
+  }
+
+  /** Devices other than `except` whose table maps thin id `id` of this pool: they keep the id open (delete: EBUSY). */
+  async #holders(id: number, except: string): Promise<string[]> {
+    const pool = await this.#poolDev()
+    const out: string[] = []
+    for (const [name, targets] of await this.#dm.tableAll()) {
+      if (name === except) continue
+      if (targets.some((t) => t.type === 'thin' && sameThin(t.params, pool, id))) out.push(name)
+    }
+    return out.sort()
+  }
+
+  #heldError(op: string, name: string, id: number, holders: string[]): DmError {
+    const by = holders.length > 0 ? `device${holders.length > 1 ? 's' : ''} ${holders.join(', ')} map${holders.length > 1 ? '' : 's'} it` : 'something holds it open'
+    return new DmError({
+      message: `${op}: volume '${name}': thin pool ${this.#poolName} reports thin id ${id} busy (${by}), and deferredDeletion (dm.use_deferred_deletion) is off; remove ${holders.length > 0 ? holders.join(', ') : 'the holder'}, or remove the volume with deferredDeletion (the id is then deleted once it is free)`,
+      code: 'EBUSY',
+      operation: op,
+      device: name,
     })
   }
 

@@ -32,6 +32,11 @@ export interface CreateVolumeOptions {
 export interface RemoveVolumeOptions {
   /** while mounted or open: remove at last close and delete the thin id then, instead of EBUSY */
   deferred?: boolean
+  /**
+   * a thin id the pool reports busy (another device maps it, or `deferred` left the device open): queue its delete
+   * instead of failing with EBUSY. Default: true with `deferred: true`, else the manager's deferredDeletion.
+   */
+  deferredDeletion?: boolean
 }
 
 export interface MountOptions {
