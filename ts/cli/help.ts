@@ -39,7 +39,8 @@ export const VERB_HELP: Record<string, string> = {
   volume: 'volume SUBCOMMAND --root DIR [--opt dm.KEY=VALUE]...\n' +
     '  create NAME [--size S] [--fs ext4|xfs] | snapshot SOURCE NAME | rm NAME [--deferred] | ls | info NAME\n' +
     '  | activate NAME | deactivate NAME | mount NAME DIR [--mount-options O] | unmount NAME | resize NAME SIZE\n' +
-    '  | check [--repair] | status. Thin volumes in one pool; --opt takes Docker\'s and Convoy\'s dm.* strings.',
+    '  | check [--repair] | status | recover-txid. Thin volumes in one pool; --opt takes Docker\'s and Convoy\'s\n' +
+    '  dm.* strings. recover-txid adopts a pool transaction id someone else moved, if the pool matches the state.',
   pool: 'pool status NAME [--noflush]\n  A thin-pool\'s typed status (--json for the object).',
 }
 

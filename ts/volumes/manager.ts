@@ -25,7 +25,7 @@ import { createPoolDevice, devicePrefix, infoOrUndefined, lowWaterMark, setupPoo
 import { checkTransactionId, decide } from './reconcile'
 import { readState, STATE_VERSION, statePath, sweepTemps, writeState, type FsType, type Intent, type State, type VolumeRecord } from './store'
 import { lockRoot } from './lock'
-import type { CheckResult, CreateVolumeOptions, MountOptions, PoolStatus, RemoveVolumeOptions, VolumeInfo } from './types'
+import type { CheckResult, CreateVolumeOptions, MountOptions, PoolStatus, RemoveVolumeOptions, TransactionRecovery, VolumeInfo } from './types'
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.+-]{0,63}$/
 const LOCK_FILE = 'lock'
@@ -137,6 +137,106 @@ export class VolumeManager {
     } finally {
       lock.release()
     }
+  }
+
+  /**
+   * Recovers a root whose pool's transaction id was moved by someone else (say `dmsetup message POOL 0
+   * set_transaction_id 5 6`): every call then fails with EBUSY. Under the root's lock, this adopts the pool's
+   * transaction id into the state, but only when nothing else says the pool and the state disagree: no operation
+   * in flight, the pool's id not below the stored one (older metadata), no device outside this root mapping a
+   * thin id of the pool, every device of this root mapping its volume's id, and every volume's thin id present in
+   * the pool (opened read-only through a short-lived probe device; nothing is written). Otherwise it refuses
+   * (EBUSY, or EIO for a pool that is not active) saying why, and changes nothing. It cannot see ids someone else
+   * made in the pool: check() lists them afterwards, check({ repair: true }) deletes them. Call it instead of
+   * open, then open.
+   */
+  static async recoverTransactionId(options: VolumeManagerOptions): Promise<TransactionRecovery> {
+    const op = 'recoverTransactionId'
+    const cfg = resolveVolumeOptions(options)
+    if (!existsSync(statePath(cfg.root))) throw new DmError({ message: `${op}: ${cfg.root} has no volume state`, code: 'ENOENT', operation: op, device: cfg.root })
+    const dm = new DeviceMapper()
+    try {
+      const lock = await lockRoot(join(cfg.root, LOCK_FILE))
+      try {
+        const state = readState(cfg.root)!
+        const setup = await setupPool(dm, cfg, state, state.identity)
+        const vm = new VolumeManager(cfg, dm, state.pool.name)
+        try {
+          return await vm.#recoverTxid(state)
+        } catch (err) {
+          if (setup.createdPool) await dm.remove(setup.record.name, { retries: 5 }).catch(() => undefined)
+          for (const n of setup.attachedLoops) await detachLoop(n).catch(() => undefined)
+          throw err
+        }
+      } finally {
+        lock.release()
+      }
+    } finally {
+      dm.close()
+    }
+  }
+
+  async #recoverTxid(state: State): Promise<TransactionRecovery> {
+    const op = 'recoverTransactionId'
+    const kernel = await this.#poolTxid()
+    const stored = BigInt(state.transactionId)
+    const out: TransactionRecovery = { pool: this.#poolName, stored: String(stored), kernel: String(kernel), adopted: false, checked: [] }
+    const refuse = (why: string): DmError =>
+      new DmError({ message: `${op}: thin pool ${this.#poolName} has transaction id ${kernel}, this root committed ${stored}; not adopting it: ${why}`, code: 'EBUSY', operation: op, device: this.#poolName })
+    if (!this.#useTxid(state)) return out // LVM's pool: its transaction id is LVM's, never compared
+    const i = state.intent
+    if (kernel === stored || (i && 'txid' in i && BigInt(i.txid) === stored && kernel === stored + 1n)) return out // open copes
+    const st = await this.#pool().status()
+    if (st.state === 'active' && st.needsCheck) throw refuse('the pool is flagged needs_check; repair its metadata (thin_check/thin_repair) first')
+    if (i) throw refuse(`an operation was in flight (${i.op}${'name' in i ? ` of '${i.name}'` : ''}), and whether the pool's transaction id includes it cannot be told`)
+    if (kernel < stored) throw refuse('the pool is behind this root (older or restored metadata): ids made or deleted since may be gone or back')
+    out.checked.push('no operation in flight', `the pool's id ${kernel} is past the stored ${stored}`)
+
+    const pool = await this.#poolDev()
+    const uuidPrefix = `DMVOL-${state.identity}-`
+    const byId = new Map(Object.entries(state.volumes).map(([n, v]) => [v.deviceId, n]))
+    const pending = new Set(state.pendingDeletes)
+    const active = new Set<number>()
+    const tables = await this.#dm.tableAll()
+    const infos = new Map((await this.#dm.list()).map((d) => [d.name, d]))
+    for (const [name, targets] of tables) {
+      const thin = targets.filter((t) => t.type === 'thin' && t.params.trim().split(/\s+/)[0] === pool)
+      const uuid = infos.get(name)?.uuid ?? ''
+      if (thin.length === 0) continue
+      if (name === this.#probeName()) continue // a probe a killed recovery left; removed below
+      if (!uuid.startsWith(uuidPrefix)) throw refuse(`device ${name} (not this root's) maps thin id ${thin.map((t) => t.params.trim().split(/\s+/)[1]).join(', ')} of the pool: someone else is using it`)
+      const id = Number(thin[0].params.trim().split(/\s+/)[1])
+      const owner = byId.get(id)
+      if (uuid !== volumeUuid(state.identity, id) || (owner === undefined && !pending.has(id)) || (owner !== undefined && name !== this.#deviceName(owner))) {
+        throw refuse(`device ${name} (uuid ${uuid}) maps thin id ${id}, which is not what this root recorded for it`)
+      }
+      active.add(id)
+    }
+    out.checked.push('no device outside this root maps the pool', "this root's devices map their volumes' ids")
+
+    // Every volume's id must be in the pool: an inactive one is opened read-only through a probe device.
+    const probe = this.#probeName()
+    await this.#dm.remove(probe, { retries: 10 }).catch((err: unknown) => {
+      if (!isCode(err, 'ENXIO', 'ENODEV', 'ENOENT')) throw err
+    })
+    for (const [name, rec] of Object.entries(state.volumes).sort(([a], [b]) => a.localeCompare(b))) {
+      if (active.has(rec.deviceId)) continue
+      try {
+        await this.#dm.create(probe, `0 8 thin ${pool} ${rec.deviceId}`, { readOnly: true })
+      } catch (err) {
+        throw refuse(`volume '${name}': thin id ${rec.deviceId} cannot be opened in the pool (${(err as DmError).code ?? (err as Error).message}); it was deleted or never made`)
+      }
+      await this.#dm.remove(probe, { retries: 20 })
+    }
+    out.checked.push(`every volume's thin id is in the pool (${Object.keys(state.volumes).length})`)
+    state.transactionId = String(kernel)
+    this.#save(state)
+    out.adopted = true
+    return out
+  }
+
+  #probeName(): string {
+    return `${devicePrefix(this.#poolName)}-txid-probe`
   }
 
   // ---- plumbing ------------------------------------------------------------------------------------------------

@@ -78,3 +78,16 @@ export interface CheckResult {
   /** what repair did */
   repaired: string[]
 }
+
+/** What VolumeManager.recoverTransactionId found and did. */
+export interface TransactionRecovery {
+  pool: string
+  /** the transaction id this root had committed (decimal) */
+  stored: string
+  /** the pool's, from its status (decimal) */
+  kernel: string
+  /** true: the pool's id is now the state's; false: nothing to recover (they agree, or an LVM pool) */
+  adopted: boolean
+  /** the checks that passed before adopting */
+  checked: string[]
+}
