@@ -4,7 +4,7 @@
 // undo what a dead process left (reconcile), then run. Each kernel step is preceded by an intent in the state
 // and, on pools we own, committed by moving the pool's transaction id; see reconcile.ts for the rules.
 import { randomBytes } from 'node:crypto'
-import { closeSync, existsSync, ftruncateSync, mkdirSync, openSync, readdirSync, rmSync, rmdirSync, writeFileSync } from 'node:fs'
+import { closeSync, existsSync, fstatSync, ftruncateSync, mkdirSync, openSync, readdirSync, rmSync, rmdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { DeviceMapper } from '../core/device-mapper'
@@ -40,6 +40,16 @@ function checkVolumeName(name: unknown, operation: string, field = 'name'): stri
 
 function notFound(operation: string, name: string): DmError {
   return new DmError({ message: `${operation}: no volume named '${name}'`, code: 'ENOENT', operation, device: name })
+}
+
+/** Extends `file` to `bytes` (sparse: no blocks written); never shrinks it. */
+function growFile(file: string, bytes: number): void {
+  const fd = openSync(file, 'r+')
+  try {
+    if (fstatSync(fd).size < bytes) ftruncateSync(fd, bytes)
+  } finally {
+    closeSync(fd)
+  }
 }
 
 /** A thin target's params `<pool> <id> [<external origin>]` on this pool's major:minor and this id. */
@@ -92,6 +102,11 @@ export class VolumeManager {
       sweepTemps(cfg.root)
       let state = readState(cfg.root)
       const identity = state?.identity ?? randomBytes(8).toString('hex')
+      if (state?.intent?.op === 'grow' && state.pool.kind === 'loop' && !(await infoOrUndefined(dm, state.pool.name))) {
+        // the pool went (a reboot) mid-grow: remake it at the new size, which its metadata may count already
+        growFile(loopFiles(cfg.root).data, state.intent.size)
+        state.pool.loopDataSize = state.intent.size
+      }
       setup = await setupPool(dm, cfg, state, identity)
       if (!state) {
         // The record goes to disk before the pool is made, so a crash in between leaves a pool this root knows.
@@ -482,6 +497,11 @@ export class VolumeManager {
             }
           }
         }
+        break
+      }
+      case 'grow': {
+        await this.#applyGrow(state, intent.size)
+        state.pool.loopDataSize = intent.size
         break
       }
       case 'purge': {
@@ -993,25 +1013,39 @@ export class VolumeManager {
     if (wanted === undefined && ae && ae.maxDataSize !== undefined) next = Math.min(next, ae.maxDataSize)
     if (next < current) throw invalid(op, 'size', `must not be below the current ${current} bytes (pools do not shrink), got ${next}`, this.#poolName)
     if (next === current) return current
-    const table = (await this.#dm.table(this.#poolName))[0]
-    const params = table.params.split(/\s+/)
-    const file = loopFiles(this.root).data
-    const fd = openSync(file, 'r+')
-    try {
-      ftruncateSync(fd, next) // sparse: no blocks written
-    } finally {
-      closeSync(fd)
-    }
-    const dataLoop = (await loop.find(file))[0]
-    if (!dataLoop) throw new DmError({ message: `${op}: no loop device over ${file}`, code: 'ENODEV', operation: op, device: file })
-    await loop.resize(dataLoop.number)
-    const sectors = next / 512
-    params[3] = String(lowWaterMark(sectors / state.pool.blockSectors, ae ? ae.threshold : undefined))
-    await this.#dm.load(this.#poolName, [{ start: 0, length: sectors, type: 'thin-pool', params: params.join(' ') }])
-    await this.#dm.resume(this.#poolName)
+    // The intent first: once the pool has resumed at the new size its metadata counts the new blocks, and a
+    // pool recreated at the old size (after a reboot) would be refused; so a grow, once begun, rolls forward.
+    state.intent = { op: 'grow', size: next, oldSize: current }
+    step('grow.intent')
+    this.#save(state)
+    await this.#applyGrow(state, next)
+    step('grow.commit')
     state.pool.loopDataSize = next
+    delete state.intent
     this.#save(state)
     return next
+  }
+
+  /** Brings the data file, its loop device and the pool's table to `bytes`; each step skipped when done. */
+  async #applyGrow(state: State, bytes: number): Promise<void> {
+    const op = 'growPool'
+    const file = loopFiles(this.root).data
+    step('grow.truncate')
+    growFile(file, bytes)
+    const dataLoop = (await loop.find(file))[0]
+    if (!dataLoop) throw new DmError({ message: `${op}: no loop device over ${file}`, code: 'ENODEV', operation: op, device: file })
+    step('grow.loop_capacity')
+    await loop.resize(dataLoop.number)
+    const sectors = bytes / 512
+    const table = (await this.#dm.table(this.#poolName))[0]
+    if (table.length >= sectors) return
+    const params = table.params.split(/\s+/)
+    const ae = this.#cfg.autoExtend
+    params[3] = String(lowWaterMark(sectors / state.pool.blockSectors, ae ? ae.threshold : undefined))
+    step('grow.load')
+    await this.#dm.load(this.#poolName, [{ start: 0, length: sectors, type: 'thin-pool', params: params.join(' ') }])
+    step('grow.resume')
+    await this.#dm.resume(this.#poolName)
   }
 
   /** autoExtend: on each event of the pool (the low water mark), grow it when it is past the threshold. */

@@ -30,6 +30,7 @@ export type Intent =
   | { op: 'remove'; name: string; deviceId: number; txid: string; deferred: boolean; deferredDeletion?: boolean }
   | { op: 'resize'; name: string; size: number; oldSize: number }
   | { op: 'purge'; deviceId: number; txid: string }
+  | { op: 'grow'; size: number; oldSize: number }
 
 export interface PoolRecord {
   name: string
