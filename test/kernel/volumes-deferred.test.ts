@@ -6,11 +6,13 @@ import { closeSync, openSync } from 'node:fs'
 import { t } from 'tap'
 import { VolumeManager } from '../../ts'
 import { dm, dmsetup, name, prefix, sweep } from './helpers'
+import { devmapper, removeBinDir } from './cli-helpers'
 import { freshRoot, poolDevices, poolIdsFromOutside, readPattern, removeDevicesWithPrefix, rmRoot, writePattern } from './volumes-helpers'
 
 t.teardown(() => {
   removeDevicesWithPrefix(prefix)
   sweep()
+  removeBinDir()
 })
 
 function poolTxid(pool: string): string {
@@ -73,6 +75,18 @@ t.test('deferredDeletion off: a busy thin id fails removeVolume with EBUSY and c
   t.same((await vm.status()).internalDeviceIds, [], 'deleted at the next call after the holder left')
   t.same(poolIdsFromOutside(poolName), [])
   await t.rejects(vm.removeVolume('zz', { deferredDeletion: 'yes' as unknown as boolean }), { code: 'EINVAL', field: 'deferredDeletion' })
+
+  // the CLI: `volume rm` fails the same way; --deferred-deletion queues it
+  const c = await vm.createVolume('c')
+  const held3 = holder('dd-holder3', poolName, c.deviceId)
+  const r1 = devmapper('volume', 'rm', 'c', '--root', root)
+  t.equal(r1.status, 1, 'volume rm: exit 1')
+  t.match(r1.stderr, new RegExp(`volume 'c'.*${held3}`), 'naming the volume and the holder')
+  t.ok(await vm.volume('c'), 'still there')
+  const r2 = devmapper('volume', 'rm', 'c', '--deferred-deletion', '--root', root)
+  t.equal(r2.status, 0, r2.stderr)
+  t.same((await vm.status()).internalDeviceIds, [c.deviceId], 'queued')
+  dmsetup('remove', held3)
   await vm.destroy()
 })
 

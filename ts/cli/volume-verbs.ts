@@ -73,7 +73,12 @@ export async function volumeVerb(ctx: Ctx): Promise<number> {
         break
       case 'rm':
         note(`removing ${args[0]} (discard, removal)...`)
-        await vm.removeVolume(args[0], v.deferred === undefined ? {} : { deferred: v.deferred }).finally(clear)
+        await vm
+          .removeVolume(args[0], {
+            ...(v.deferred === undefined ? {} : { deferred: v.deferred }),
+            ...(v['deferred-deletion'] === undefined ? {} : { deferredDeletion: v['deferred-deletion'] }),
+          })
+          .finally(clear)
         result = { name: args[0], removed: true }
         break
       case 'ls': {

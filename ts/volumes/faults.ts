@@ -11,6 +11,8 @@ export const STEPS = {
   growPool: ['grow.intent', 'grow.truncate', 'grow.loop_capacity', 'grow.load', 'grow.resume', 'grow.commit'],
   /** the delete of a thin id queued by a deferred deletion, at the start of any locked call */
   purge: ['purge.delete', 'purge.set_transaction_id', 'purge.commit'],
+  /** check({ repair: true }) deleting an orphan thin id */
+  repair: ['repair.delete', 'repair.set_transaction_id', 'repair.commit'],
 } as const
 
 export type Step = (typeof STEPS)[keyof typeof STEPS][number]

@@ -941,12 +941,16 @@ export class VolumeManager {
           res.repaired.push(`removed device ${d}`)
         }
         for (const id of res.orphanDeviceIds) {
+          // the same intent as a queued delete: a crash here is finished by the next open's reconcile
           state.intent = { op: 'purge', deviceId: id, txid: state.transactionId }
           this.#save(state)
+          step('repair.delete')
           if (await this.#deleteId(id)) {
+            step('repair.set_transaction_id')
             await this.#commitTxid(state, state.intent.txid)
             res.repaired.push(`deleted orphan thin id ${id}`)
           }
+          step('repair.commit')
           delete state.intent
           this.#save(state)
         }
