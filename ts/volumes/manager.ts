@@ -102,7 +102,7 @@ export class VolumeManager {
       sweepTemps(cfg.root)
       let state = readState(cfg.root)
       const identity = state?.identity ?? randomBytes(8).toString('hex')
-      if (state?.intent?.op === 'grow' && state.pool.kind === 'loop' && !(await infoOrUndefined(dm, state.pool.name))) {
+      if (state?.intent?.op === 'grow' && state.pool.kind === 'loop' && existsSync(loopFiles(cfg.root).data) && !(await infoOrUndefined(dm, state.pool.name))) {
         // the pool went (a reboot) mid-grow: remake it at the new size, which its metadata may count already
         growFile(loopFiles(cfg.root).data, state.intent.size)
         state.pool.loopDataSize = state.intent.size
