@@ -1,7 +1,8 @@
 // Kill test, growPool (a pool on loop files): a child dies at each step; the next open shows the old size
 // (killed before the intent was stored) or the new one in the data file, its loop device, the pool's table and
-// status, and the state. Then the same after a "reboot" (every device and loop device gone) mid-grow: the pool is
-// remade at the size its metadata may already count.
+// status, and the state. Then the same after a "reboot" (every device and loop device gone) mid-grow: thin_check
+// and thin_dump on the metadata at rest, and the pool remade at the size its metadata already counts.
+import { execFileSync } from 'node:child_process'
 import { readFileSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { t } from 'tap'
@@ -59,6 +60,20 @@ t.test('a reboot in the middle of a grow: the pool is remade at the new size', a
   for (const f of ['data', 'metadata']) {
     for (const line of sh('losetup', ['-j', join(options.root, 'devicemapper', f)]).split('\n').filter(Boolean)) sh('losetup', ['-d', line.split(':')[0]])
   }
+  // the metadata at rest: thin_check passes, thin_dump counts the new size and exactly the state's ids
+  // (through a read-only loop device: the tools open with O_DIRECT, which tmpfs refuses)
+  const meta = sh('losetup', ['-f', '--show', '-r', join(options.root, 'devicemapper', 'metadata')]).trim()
+  let xml: string
+  try {
+    execFileSync('thin_check', [meta], { stdio: 'pipe' })
+    xml = execFileSync('thin_dump', [meta], { encoding: 'utf8' })
+  } finally {
+    sh('losetup', ['-d', meta])
+  }
+  const block = Number(/data_block_size="(\d+)"/.exec(xml)![1]) * 512
+  t.equal(Number(/nr_data_blocks="(\d+)"/.exec(xml)![1]) * block, want, 'thin_dump: the metadata counts the new size')
+  const stateIds = Object.values((JSON.parse(readFileSync(join(options.root, 'state.json'), 'utf8')) as { volumes: Record<string, { deviceId: number }> }).volumes).map((v) => v.deviceId).sort((a, b) => a - b)
+  t.same([...xml.matchAll(/<device dev_id="(\d+)"/g)].map((m) => Number(m[1])).sort((a, b) => a - b), stateIds, 'thin_dump: the state ids')
   const vm = await VolumeManager.open(options)
   t.same(sizes(options.root), all(want), 'remade and recorded at the new size')
   const keep = await vm.activate('keep')
