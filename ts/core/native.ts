@@ -89,7 +89,8 @@ export interface NativeUdev {
   cookieWait(semid: number, timeoutMs: number): Promise<number>
   cookieWaitSync(semid: number, timeoutMs: number): number
   cookieRemove(semid: number): number
-  mknod(path: string, major: number, minor: number, mode: number): number
+  /** a block node; with `char`, a character node */
+  mknod(path: string, major: number, minor: number, mode: number, char?: boolean): number
 }
 
 /** A libuv poll handle on an fd (native/poll.cc); calls back on POLLIN, never keeps the loop alive unless ref'd. */
