@@ -112,17 +112,17 @@ t.test('property: any u64 from the kernel reply decodes exactly, and reads exact
       // the decoder: a number when exact, else the bigint
       if (BigInt(d.start) !== start || BigInt(d.length) !== length) return false
       if ((typeof d.length === 'number') !== length <= SAFE) return false
-      const big = fromKernel(d, kind, { bigint: true, operation: kind, device: 'dev', index: 3 })
+      const big = fromKernel(d, kind, true, kind, 'dev', 3)
       if (big.start !== start || big.length !== length) return false
       if (start > SAFE || length > SAFE) {
         try {
-          fromKernel(d, kind, { operation: kind, device: 'dev', index: 3 })
+          fromKernel(d, kind, false, kind, 'dev', 3)
           return false
         } catch (e) {
           return e instanceof DmError && e.code === 'ERANGE' && e.device === 'dev' && /^table\[3\]\.(start|length)$/.test(e.field ?? '')
         }
       }
-      const num = fromKernel(d, kind, { operation: kind, device: 'dev', index: 3 })
+      const num = fromKernel(d, kind, false, kind, 'dev', 3)
       return num.start === Number(start) && num.length === Number(length)
     }),
     { numRuns: 2000 },

@@ -46,8 +46,8 @@ export function* tableOp(device: DeviceRef, options: TableOptions): Operation<Ta
   // SECURE_DATA: a crypt table carries its key; the kernel then wipes its copy of the reply
   const flags = Flags.STATUS_TABLE | Flags.SECURE_DATA | (options.inactive ? Flags.QUERY_INACTIVE_TABLE : 0)
   const req = address(device, 'table')
-  const r = yield* ioctl('tableStatus', { ...req, flags })
-  return targetsOf(r, 'table', options.bigint, 'table', label(req))
+  const r = yield* ioctl('tableStatus', Object.assign(req, { flags }))
+  return targetsOf(r, 'table', options.bigint, 'table', req)
 }
 
 export function statusOp(device: DeviceRef, options: StatusOptions & BigIntSectors): Operation<StatusTarget<bigint>[]>
@@ -56,19 +56,22 @@ export function statusOp(device: DeviceRef, options: StatusOptions): Operation<S
 export function* statusOp(device: DeviceRef, options: StatusOptions): Operation<StatusTarget<number | bigint>[]> {
   options = checkOptions(options, 'status')
   const req = address(device, 'status')
-  const r = yield* ioctl('tableStatus', { ...req, flags: options.noFlush ? Flags.NOFLUSH : 0 })
-  return targetsOf(r, 'status', options.bigint, 'status', label(req))
+  const r = yield* ioctl('tableStatus', Object.assign(req, { flags: options.noFlush ? Flags.NOFLUSH : 0 }))
+  return targetsOf(r, 'status', options.bigint, 'status', req)
 }
 
-/** A TABLE_STATUS reply's targets, typed, start and length as `bigint` asks (ERANGE, not rounding, for numbers). */
+/**
+ * A TABLE_STATUS reply's targets, typed, start and length as `bigint` asks (ERANGE, not rounding, for numbers).
+ * `device` is named in that error: a name, or the request (labelled only if the error happens).
+ */
 function targetsOf<K extends 'table' | 'status'>(
   r: NativeReply,
   kind: K,
   bigint: boolean | undefined,
   operation: string,
-  device: string,
+  device: string | NativeRequest,
 ): K extends 'table' ? TableTarget<number | bigint>[] : StatusTarget<number | bigint>[] {
-  return (r.targets ?? []).map((t, index) => fromKernel(t, kind, { bigint, operation, device, index })) as never
+  return (r.targets ?? []).map((t, index) => fromKernel(t, kind, bigint, operation, device, index)) as never
 }
 
 export function* depsOp(device: DeviceRef): Operation<{ major: number; minor: number }[]> {

@@ -2,7 +2,8 @@
 // is sent. Typed targets (linear, thin-pool, ...) register a TargetType in ./targets; unknown types stay raw.
 import { DmError, invalid, show } from './errors'
 import { Flags } from './flags'
-import type { NativeTarget } from './native'
+import type { NativeRequest, NativeTarget } from './native'
+import { label } from './address'
 import { checkOptions, checkParams, checkTargetType } from './validate'
 
 /**
@@ -244,19 +245,26 @@ export function toNativeTargets(targets: readonly RawTarget<Sectors>[]): NativeT
 
 /**
  * A target read from the kernel, with typed fields merged in when its type is known. Start and length come as
- * `options.bigint` asks (a number past 2^53 is DmError ERANGE naming the device and `table[i]`, never rounded).
+ * `bigint` asks; as numbers, a value past 2^53 is DmError ERANGE naming the device (a name, or the request it
+ * was addressed by) and `table[index]`, never rounded.
  */
 export function fromKernel(
   t: NativeTarget,
   kind: 'table' | 'status',
-  at: { bigint?: boolean; operation: string; device: string; index: number } = { operation: kind, device: '', index: 0 },
+  bigint = false,
+  operation: string = kind,
+  device: string | NativeRequest = '',
+  index = 0,
 ): RawTarget<Sectors> & Record<string, unknown> {
-  const exactRaw: RawTarget<Sectors> = { start: t.start, length: t.length, type: t.type, params: t.params.trim() }
-  const raw = sectorsAs(exactRaw, at.bigint, at.operation, `table[${at.index}]`, at.device)
+  let raw: RawTarget<Sectors> = { start: t.start, length: t.length, type: t.type, params: t.params.trim() }
+  // the common case (numbers wanted, numbers decoded) costs no more than the two typeofs
+  if (bigint || typeof raw.start !== 'number' || typeof raw.length !== 'number') {
+    raw = sectorsAs(raw, bigint, operation, `table[${index}]`, typeof device === 'string' ? device : label(device))
+  }
   const def = registry.get(t.type)
   const parse = kind === 'table' ? def?.parseParams : def?.parseStatus
   if (!parse) return raw
-  const out = { ...parse(raw.params), ...raw }
+  const out = Object.assign(parse(raw.params), raw)
   // A secret-bearing line stays readable as `.params` (and reloads as is) but is left out of console.log,
   // util.inspect and JSON.stringify.
   if (kind === 'table' && def?.redact) Object.defineProperty(out, 'params', { enumerable: false })
