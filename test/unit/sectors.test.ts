@@ -51,6 +51,15 @@ t.test('builders take bigint start and length and emit them exactly; the table m
   t.equal(formatTable([linear(HUGE, '7:0')]), `0 ${HUGE} linear 7:0 0`)
   t.equal(formatTable([striped(2n ** 60n, 8, [{ device: '7:0', offset: 0 }, { device: '7:1', offset: 0 }])]), `0 ${2n ** 60n} striped 2 8 7:0 0 7:1 0`)
   t.throws(() => formatTable([striped(2n ** 60n + 1n, 8, [{ device: '7:0', offset: 0 }, { device: '7:1', offset: 0 }])]), { code: 'EINVAL', field: 'table[0].length' })
+  // sector offsets (sector_t) too: exact as bigints; read back, a field past 2^53 keeps the line raw and exact
+  const far = 2n ** 60n + 3n
+  t.equal(formatTable([linear(8, '7:0', far)]), `0 8 linear 7:0 ${far}`)
+  t.equal(formatTable([striped(16, 8, [{ device: '7:0', offset: far }, { device: '7:1' }])]), `0 16 striped 2 8 7:0 ${far} 7:1 0`)
+  t.equal(formatTable([{ length: 8, type: 'delay', device: '7:0', offset: far, delay: 5 }]), `0 8 delay 7:0 ${far} 5`)
+  t.equal(formatTable([{ length: 8, type: 'flakey', device: '7:0', offset: far, upInterval: 1, downInterval: 0 }]), `0 8 flakey 7:0 ${far} 1 0 0`)
+  t.equal(formatTable([{ length: 8, type: 'crypt', cipher: 'aes-xts-plain64', key: '-', ivOffset: far, device: '7:0', offset: far }]), `0 8 crypt aes-xts-plain64 - ${far} 7:0 ${far}`)
+  t.equal(formatTable(parseTypedTable(`0 8 linear 7:0 ${far}`)), `0 8 linear 7:0 ${far}`)
+  t.throws(() => formatTable([linear(8, '7:0', 2n ** 64n)]), { code: 'EINVAL', field: 'table[0].offset' })
   // limits, each naming its field
   t.throws(() => toRawTargets([zero(0n)], 'load', 'x'), { code: 'EINVAL', field: 'table[0].length' })
   t.throws(() => toRawTargets([zero(U64 + 1n)], 'load', 'x'), { code: 'EINVAL', field: 'table[0].length' })

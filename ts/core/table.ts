@@ -38,7 +38,8 @@ export type RawTarget<N extends Sectors = number> = {
 
 /**
  * A target as a caller writes it: either raw `params`, or the typed fields of a registered target type.
- * `start` may be omitted: it then follows on from the previous target (concatenation).
+ * `start` may be omitted: it then follows on from the previous target (concatenation). `start` and `length` are
+ * safe-integer numbers or bigints (up to 2^64 - 1, the table's end too), sent and printed exactly.
  */
 export interface TargetInput {
   start?: Sectors

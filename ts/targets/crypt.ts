@@ -41,9 +41,9 @@ export type CryptTarget = {
   cipher: string
   key: string | CryptKey
   /** sector number added to the IV */
-  ivOffset: number
+  ivOffset: Sectors
   device: BlockDevice
-  offset: number
+  offset: Sectors
   /** allow_discards, same_cpu_crypt, sector_size:<bytes>, iv_large_sectors, ... */
   options?: string[]
 }
@@ -63,9 +63,9 @@ export const cryptType: TargetType = {
     return join(
       c.word(target.cipher, 'cipher'),
       key,
-      c.uint(target.ivOffset ?? 0, 'ivOffset'),
+      c.sectors(target.ivOffset ?? 0, 'ivOffset'),
       c.device(target.device, 'device'),
-      c.uint(target.offset ?? 0, 'offset'),
+      c.sectors(target.offset ?? 0, 'offset'),
       argGroup(c.words(target.options, 'options'), false),
     )
   },
@@ -92,7 +92,7 @@ export function crypt(
   device: BlockDevice,
   cipher: string,
   key: string | CryptKey,
-  options: { offset?: number; ivOffset?: number; options?: string[] } = {},
+  options: { offset?: Sectors; ivOffset?: Sectors; options?: string[] } = {},
 ): CryptTarget {
   return { length, type: 'crypt', cipher, key, ivOffset: options.ivOffset ?? 0, device, offset: options.offset ?? 0, options: options.options ?? [] }
 }

@@ -13,7 +13,7 @@ export type FlakeyTarget = {
   length: Sectors
   type: 'flakey'
   device: BlockDevice
-  offset: number
+  offset: Sectors
   upInterval: number
   downInterval: number
   features?: FlakeyFeature[]
@@ -45,7 +45,7 @@ export const flakeyType: TargetType = {
     }
     return join(
       c.device(target.device, 'device'),
-      c.uint(target.offset ?? 0, 'offset'),
+      c.sectors(target.offset ?? 0, 'offset'),
       c.uint(target.upInterval, 'upInterval', 0, 0xffffffff),
       c.uint(target.downInterval, 'downInterval', 0, 0xffffffff),
       args.length,
@@ -83,7 +83,7 @@ function parseFeatures(args: string[]): FlakeyFeature[] | undefined {
 export function flakey(
   length: Sectors,
   device: BlockDevice,
-  options: { offset?: number; upInterval: number; downInterval: number; features?: FlakeyFeature[] },
+  options: { offset?: Sectors; upInterval: number; downInterval: number; features?: FlakeyFeature[] },
 ): FlakeyTarget {
   return {
     length,

@@ -3,7 +3,7 @@
 import type { Sectors, TargetType } from '../core/table'
 import { Checker, decimal, join, lenient, type BlockDevice } from './common'
 
-export type Stripe = { device: BlockDevice; offset: number }
+export type Stripe = { device: BlockDevice; offset?: Sectors }
 export type StripedTarget = { start?: Sectors; length: Sectors; type: 'striped'; chunkSize: number; stripes: Stripe[] }
 export type StripedParams = { chunkSize: number; stripes: { device: string; offset: number }[] }
 /** Per stripe: its device, and 'A' (alive) or 'D' (an I/O error was seen). */
@@ -26,7 +26,7 @@ export const stripedType: TargetType = {
     }
     const devs = stripes.map((s, i) => {
       const o = c.object(s, `stripes[${i}]`)
-      return join(c.device(o.device, `stripes[${i}].device`), c.uint(o.offset ?? 0, `stripes[${i}].offset`))
+      return join(c.device(o.device, `stripes[${i}].device`), c.sectors(o.offset ?? 0, `stripes[${i}].offset`))
     })
     return join(stripes.length, chunk, ...devs)
   },
