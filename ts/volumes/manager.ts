@@ -212,7 +212,7 @@ export class VolumeManager {
     const byId = new Map(Object.entries(state.volumes).map(([n, v]) => [v.deviceId, n]))
     const pending = new Set(state.pendingDeletes)
     const active = new Set<number>()
-    const tables = await this.#dm.tableAll()
+    const tables = await this.#dm.tableAll({ bigint: true }) // only type and params are read: a huge foreign device must not fail this
     const infos = new Map((await this.#dm.list()).map((d) => [d.name, d]))
     for (const [name, targets] of tables) {
       const thin = targets.filter((t) => t.type === 'thin' && t.params.trim().split(/\s+/)[0] === pool)
@@ -833,7 +833,7 @@ export class VolumeManager {
   async #holders(id: number, except: string): Promise<string[]> {
     const pool = await this.#poolDev()
     const out: string[] = []
-    for (const [name, targets] of await this.#dm.tableAll()) {
+    for (const [name, targets] of await this.#dm.tableAll({ bigint: true })) {
       if (name === except) continue
       if (targets.some((t) => t.type === 'thin' && sameThin(t.params, pool, id))) out.push(name)
     }
