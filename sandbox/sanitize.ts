@@ -60,10 +60,12 @@ export function guestSanitizeEnv(addon: string, dir: string): Record<string, str
   return { DEVMAPPER_NATIVE: addon, UBSAN_OPTIONS: `print_stacktrace=1:${options(dir, 'ubsan')}` }
 }
 
-/** Each report file in `dir` is one failure; its text is printed. */
+/** Each report file in `dir` is one failure; its text is printed. A directory without any is removed. */
 export function sanitizerReports(dir: string): string[] {
   const failures: string[] = []
-  for (const f of existsSync(dir) ? readdirSync(dir).sort() : []) {
+  const files = existsSync(dir) ? readdirSync(dir).sort() : []
+  if (files.length === 0) rmSync(dir, { recursive: true, force: true })
+  for (const f of files) {
     const text = readFileSync(join(dir, f), 'utf8')
     process.stdout.write(`# sanitizer report ${join(dir, f)}:\n${text.replace(/^/gm, '#   ')}\n`)
     const first = text.split('\n').find((l) => /ERROR|runtime error/.test(l)) ?? text.split('\n')[0]

@@ -24,7 +24,7 @@ stage=$(mktemp -d /tmp/devmapper-sanitize.XXXXXX)
 trap 'rm -rf "$stage"' EXIT
 cp -r package.json binding.gyp native "$stage/"
 ln -s "$root/node_modules" "$stage/node_modules"
-(cd "$stage" && npx node-gyp rebuild --sanitize="$sanitize" >"$stage/log" 2>&1) || { cat "$stage/log" >&2; exit 1; }
+(cd "$stage" && npx node-gyp rebuild --jobs=max --sanitize="$sanitize" >"$stage/log" 2>&1) || { cat "$stage/log" >&2; exit 1; }
 mkdir -p "$(dirname "$out")"
 mv -f "$stage/build/Release/devmapper.node" "$out"
 echo "build-sanitize: $out"
