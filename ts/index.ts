@@ -32,4 +32,4 @@ export type { CliResult, Size, ThinMetadataSizeCliOptions, ThinMetadataSizeOptio
 export { checkVolumeSize, resolveVolumeOptions } from './volumes'
 export type { AutoExtendConfig, AutoExtendOptions, VolumeConfig, VolumeManagerOptions } from './volumes'
 export { VolumeManager } from './volumes'
-export type { CheckResult, CreateVolumeOptions, FsType, MountOptions, PoolStatus, RemoveVolumeOptions, VolumeInfo } from './volumes'
+export type { CheckResult, CreateVolumeOptions, FsType, MountOptions, PoolStatus, RemoveVolumeOptions, TransactionRecovery, VolumeInfo } from './volumes'

@@ -37,7 +37,7 @@ function* rawTargetsOp(device: DeviceRef, table: boolean, o: { inactive?: boolea
   const flags = table
     ? Flags.STATUS_TABLE | Flags.SECURE_DATA | (o.inactive ? Flags.QUERY_INACTIVE_TABLE : 0)
     : o.noFlush ? Flags.NOFLUSH : 0
-  const r = yield* ioctl('tableStatus', { ...address(device, table ? 'table' : 'status'), flags })
+  const r = yield* ioctl('tableStatus', Object.assign(address(device, table ? 'table' : 'status'), { flags }))
   return (r.targets ?? []).map((t) => ({ start: Number(t.start), length: Number(t.length), type: t.type, params: t.params }))
 }
 

@@ -177,7 +177,7 @@ export function* resumeOp(device: DeviceRef, options: UdevCallOptions): Operatio
 export function* suspendOp(device: DeviceRef, options: SuspendOptions): Operation<DeviceInfo> {
   options = checkOptions(options, 'suspend')
   const flags = Flags.SUSPEND | (options.noFlush ? Flags.NOFLUSH : 0) | (options.skipLockfs ? Flags.SKIP_LOCKFS : 0)
-  return toInfo(yield* ioctl('devSuspend', { ...address(device, 'suspend'), flags }))
+  return toInfo(yield* ioctl('devSuspend', Object.assign(address(device, 'suspend'), { flags })))
 }
 
 /**

@@ -42,13 +42,13 @@ export function* tableOp(device: DeviceRef, options: { inactive?: boolean }): Op
   options = checkOptions(options, 'table')
   // SECURE_DATA: a crypt table carries its key; the kernel then wipes its copy of the reply
   const flags = Flags.STATUS_TABLE | Flags.SECURE_DATA | (options.inactive ? Flags.QUERY_INACTIVE_TABLE : 0)
-  const r = yield* ioctl('tableStatus', { ...address(device, 'table'), flags })
+  const r = yield* ioctl('tableStatus', Object.assign(address(device, 'table'), { flags }))
   return (r.targets ?? []).map((t) => fromKernel(t, 'table') as TableTarget)
 }
 
 export function* statusOp(device: DeviceRef, options: { noFlush?: boolean }): Operation<StatusTarget[]> {
   options = checkOptions(options, 'status')
-  const r = yield* ioctl('tableStatus', { ...address(device, 'status'), flags: options.noFlush ? Flags.NOFLUSH : 0 })
+  const r = yield* ioctl('tableStatus', Object.assign(address(device, 'status'), { flags: options.noFlush ? Flags.NOFLUSH : 0 }))
   return (r.targets ?? []).map((t) => fromKernel(t, 'status') as StatusTarget)
 }
 

@@ -159,7 +159,7 @@ export function fromKernel(t: NativeTarget, kind: 'table' | 'status'): RawTarget
   const def = registry.get(t.type)
   const parse = kind === 'table' ? def?.parseParams : def?.parseStatus
   if (!parse) return raw
-  const out = { ...parse(raw.params), ...raw }
+  const out = Object.assign(parse(raw.params), raw)
   // A secret-bearing line stays readable as `.params` (and reloads as is) but is left out of console.log,
   // util.inspect and JSON.stringify.
   if (kind === 'table' && def?.redact) Object.defineProperty(out, 'params', { enumerable: false })
