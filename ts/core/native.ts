@@ -1,9 +1,10 @@
 // The native addon's shape, declared in one place, and its loader: node-gyp-build's choice (the local node-gyp
-// build, else the best prebuild for this platform), falling back past files that fail to load, then the cmake-js build.
+// build, else the best prebuild for this platform), falling back past files that fail to load, then the cmake-js build;
+// or exactly the file DEVMAPPER_NATIVE names (the sanitizer builds of scripts/build-sanitize.sh), with no fallback.
 // The addon's Control answers with the kernel's reply bytes; the Control exported here decodes them (abi.ts),
 // so callers see NativeReply objects.
 import { existsSync, readdirSync } from 'node:fs'
-import { join } from 'node:path'
+import { join, resolve } from 'node:path'
 import { decodeReply, readFrames, type DecodedReply, type PayloadKind } from './abi'
 import { kernelError, type DmError } from './errors'
 
@@ -290,5 +291,11 @@ function packageRoot(): string {
   return root
 }
 
-export const native: NativeAddon = decoding(loadAddon(packageRoot()))
+/** DEVMAPPER_NATIVE=<file>: that build or an error, never a silent fallback to another one. */
+function loadNative(): RawAddon {
+  const file = process.env.DEVMAPPER_NATIVE
+  return file ? (require(resolve(file)) as RawAddon) : loadAddon(packageRoot())
+}
+
+export const native: NativeAddon = decoding(loadNative())
 native.setErrorFactory((errno, operation, device) => kernelError(errno, operation, device, native.strerror(errno)))
