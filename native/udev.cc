@@ -127,6 +127,16 @@ Napi::Value CookieRemove(const Napi::CallbackInfo &info) {
   return Napi::Number::New(info.Env(), SemRemove(SemidArg(info)));
 }
 
+// semGetVal(semid) -> { value } or { errno }: a semaphore's value (semctl GETVAL), for `udevcookies`.
+Napi::Value SemGetVal(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  Napi::Object out = Napi::Object::New(env);
+  int val = semctl(SemidArg(info), 0, GETVAL);
+  if (val < 0) out.Set("errno", errno);
+  else out.Set("value", val);
+  return out;
+}
+
 // Drops our reference and waits for udev on the thread pool, resolving with the errno.
 struct WaitJob {
   int semid;
@@ -173,6 +183,7 @@ Napi::Object UdevExports(Napi::Env env) {
   o.Set("cookieWait", Napi::Function::New(env, CookieWait, "cookieWait"));
   o.Set("cookieWaitSync", Napi::Function::New(env, CookieWaitSync, "cookieWaitSync"));
   o.Set("cookieRemove", Napi::Function::New(env, CookieRemove, "cookieRemove"));
+  o.Set("semGetVal", Napi::Function::New(env, SemGetVal, "semGetVal"));
   o.Set("mknod", Napi::Function::New(env, Mknod, "mknod"));
   return o;
 }

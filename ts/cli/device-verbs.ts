@@ -1,12 +1,15 @@
 // The verbs that change devices: create, load/reload, resume, suspend, remove, remove_all, rename, message,
 // wait, mknodes, setgeometry, clear, udevcookies. Silent on success like dmsetup (-v prints the device's info);
 // --json prints the library's DeviceInfo (or a small result object) instead.
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import type { DeviceInfo, DeviceRef } from '../core'
 import { MAPPER_DIR, ensureNode, removeNode } from '../core/nodes'
 import { printable } from '../core/validate'
 import { uint, UsageError } from './args'
 import { readAhead, type Ctx } from './context'
+import { native } from '../core/native'
+import { kernelError } from '../core/errors'
+import { UDEV_CONTROL } from '../core/udev'
 import { infoLong, messageReply } from './dmsetup-format'
 
 /** libdm's remove retry: 25 tries, 200 ms apart (--retry). */
@@ -273,13 +276,16 @@ function ctime(seconds: number): string {
   return `${day} ${mon} ${String(d.getDate()).padStart(2, ' ')} ${p2(d.getHours())}:${p2(d.getMinutes())}:${p2(d.getSeconds())} ${d.getFullYear()}`
 }
 
-/**
- * udevcookies: libdm's cookie semaphores (key 0x0d4dXXXX) from /proc/sysvipc/sem, in dmsetup's layout. The
- * semaphore's value needs semctl(GETVAL), which the addon does not offer: the column shows '-'.
- */
-export function udevcookies(ctx: Ctx): number {
-  ctx.arity(0, 0)
-  const rows: { cookie: number; semid: number; lastSemop: number; lastChange: number }[] = []
+interface Cookie {
+  cookie: number
+  semid: number
+  lastSemop: number
+  lastChange: number
+}
+
+/** libdm's cookie semaphores (key 0x0d4dXXXX), as listed in /proc/sysvipc/sem (key, semid, otime, ctime). */
+function cookieSemaphores(): Cookie[] {
+  const rows: Cookie[] = []
   let text = ''
   try {
     text = readFileSync('/proc/sysvipc/sem', 'utf8')
@@ -293,14 +299,126 @@ export function udevcookies(ctx: Ctx): number {
     if (key >>> 16 !== DM_COOKIE_MAGIC) continue
     rows.push({ cookie: key, semid: Number(f[1]), lastSemop: Number(f[8]), lastChange: Number(f[9]) })
   }
+  return rows
+}
+
+/** A cookie operand as dmsetup's _get_cookie_value reads it (strtoul base 0; zero is refused). */
+function cookieArg(text: string): number {
+  const v = /^0[xX][0-9a-fA-F]+$/.test(text) ? parseInt(text, 16) : /^0[0-7]*$/.test(text) ? parseInt(text, 8) : /^[1-9]\d*$/.test(text) ? Number(text) : NaN
+  if (!Number.isSafeInteger(v) || v === 0 || v > 0xffffffff) throw new UsageError(`Incorrect cookie value '${text}'`)
+  return v
+}
+
+/** The semaphore of a cookie (its flag bits replaced by libdm's magic), or a DmError ENOENT. */
+function cookieSemid(cookie: number, operation: string): number {
+  const key = ((DM_COOKIE_MAGIC << 16) | (cookie & 0xffff)) >>> 0
+  const row = cookieSemaphores().find((r) => r.cookie === key)
+  if (row === undefined) throw kernelError(2, operation, `0x${key.toString(16)}`, 'no semaphore for this cookie')
+  return row.semid
+}
+
+/** udevcookies: libdm's cookie semaphores with their value (semctl GETVAL), in dmsetup's layout. */
+export function udevcookies(ctx: Ctx): number {
+  ctx.arity(0, 0)
+  const rows: (Cookie & { value: number })[] = []
+  for (const r of cookieSemaphores()) {
+    const v = native.udev.semGetVal(r.semid)
+    if ('value' in v) rows.push({ ...r, value: v.value }) // gone in between: skipped, as dmsetup skips it
+  }
   if (ctx.json) {
     ctx.printJson(rows)
     return 0
   }
   let out = 'Cookie       Semid      Value      Last semop time           Last change time\n'
   for (const r of rows) {
-    out += `0x${r.cookie.toString(16).padEnd(10)} ${String(r.semid).padEnd(10)} ${'-'.padEnd(10)} ${ctime(r.lastSemop)}  ${ctime(r.lastChange)}\n`
+    out += `0x${r.cookie.toString(16).padEnd(10)} ${String(r.semid).padEnd(10)} ${String(r.value).padEnd(10)} ${ctime(r.lastSemop)}  ${ctime(r.lastChange)}\n`
   }
   ctx.out(out)
+  return 0
+}
+
+/** libdm syncs with udev only while udev runs: without it, its cookie verbs make and signal nothing. */
+const udevRunning = (): boolean => existsSync(UDEV_CONTROL)
+
+/**
+ * udevcreatecookie: a new cookie semaphore at value 1 (libdm's dm_udev_create_cookie), printed 0x%08X; like
+ * dmsetup, nothing (and no semaphore) while udev is not running.
+ */
+export function udevcreatecookie(ctx: Ctx): number {
+  ctx.arity(0, 0)
+  if (!udevRunning()) return 0
+  const r = native.udev.cookieCreate(0)
+  if ('errno' in r) throw kernelError(r.errno, 'semget', '', 'cannot create a udev cookie semaphore')
+  // cookieCreate also takes udev's reference for an ioctl; there is none here
+  const err = native.udev.cookieComplete(r.semid)
+  if (err !== 0) {
+    native.udev.cookieRemove(r.semid)
+    throw kernelError(err, 'semop', '', 'cannot set up the udev cookie semaphore')
+  }
+  const cookie = ((DM_COOKIE_MAGIC << 16) | r.cookie) >>> 0
+  if (ctx.json) ctx.printJson({ cookie, semid: r.semid })
+  else ctx.out(`0x${cookie.toString(16).toUpperCase().padStart(8, '0')}\n`)
+  return 0
+}
+
+/** udevreleasecookie [cookie]: drops our reference, waits for udev to complete, removes (dm_udev_wait); a no-op
+ * without udev, as dmsetup's. */
+export function udevreleasecookie(ctx: Ctx): number {
+  ctx.arity(0, 1)
+  const text = ctx.operands[0] ?? process.env.DM_UDEV_COOKIE
+  if (text === undefined || text === '') throw new UsageError('No udev transaction cookie given.')
+  const cookie = cookieArg(text)
+  if (!udevRunning()) return 0
+  const semid = cookieSemid(cookie, 'udevreleasecookie')
+  const err = native.udev.cookieWaitSync(semid, 30_000)
+  if (err !== 0) throw kernelError(err, 'semtimedop', text, 'udev did not complete the cookie')
+  return 0
+}
+
+/** udevcomplete <cookie>: udev's side, one decrement (dm_udev_complete); a flags-only cookie, or no udev
+ * running, is a no-op as in dmsetup. */
+export function udevcomplete(ctx: Ctx): number {
+  ctx.arity(1, 1)
+  const cookie = cookieArg(ctx.operands[0]!)
+  if ((cookie & 0xffff) === 0 || !udevRunning()) return 0
+  const err = native.udev.cookieComplete(cookieSemid(cookie, 'udevcomplete'))
+  if (err !== 0) throw kernelError(err, 'semop', ctx.operands[0]!, 'cannot signal the cookie semaphore')
+  return 0
+}
+
+/**
+ * udevcomplete_all [age_in_minutes]: removes every cookie semaphore untouched for that long (default: all).
+ * Without -y it asks first, as dmsetup does.
+ */
+export function udevcompleteAll(ctx: Ctx): number {
+  ctx.arity(0, 1)
+  let age = 0
+  if (ctx.operands[0] !== undefined) {
+    if (!/^\d+$/.test(ctx.operands[0])) throw new UsageError('Failed to read age_in_minutes parameter.')
+    age = Number(ctx.operands[0])
+  }
+  if (ctx.values.yes !== true) {
+    const older = age ? `older than ${age} minutes ` : ''
+    ctx.io.stderr(`WARNING: This operation will destroy all semaphores ${older}with keys that have a prefix 3405 (0xd4d).\n`)
+    ctx.out('Do you really want to continue? [y/n]: ')
+    const answer = ctx.io.stdin().trim().toLowerCase()
+    if (answer !== 'y') {
+      ctx.out('Semaphores with keys prefixed by 3405 (0xd4d) NOT destroyed.\n')
+      return 0
+    }
+  }
+  let counter = 0
+  let skipped = 0
+  const now = Date.now() / 1000
+  for (const r of cookieSemaphores()) {
+    if (r.lastChange + age * 60 > now || r.lastSemop + age * 60 > now) {
+      skipped++
+      continue
+    }
+    if (native.udev.cookieRemove(r.semid) === 0) counter++
+    else ctx.io.stderr(`Could not cleanup notification semaphore with semid ${r.semid} and cookie value ${r.cookie} (0x${r.cookie.toString(16)}).\n`)
+  }
+  if (ctx.json) ctx.printJson({ destroyed: counter, skipped })
+  else ctx.out(`${counter} semaphores with keys prefixed by 3405 (0xd4d) destroyed. ${skipped} skipped.\n`)
   return 0
 }

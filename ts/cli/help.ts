@@ -28,7 +28,11 @@ export const VERB_HELP: Record<string, string> = {
   mknodes: 'mknodes [DEVICE...]\n  Makes /dev/mapper/<name> nodes; without names also removes stale ones.',
   setgeometry: 'setgeometry DEVICE CYL HEAD SECT START\n  Sets the geometry reported by HDIO_GETGEO.',
   clear: 'clear DEVICE...\n  Drops the inactive table.',
-  udevcookies: 'udevcookies\n  Lists the udev cookie semaphores (value column not available: shown as -).',
+  udevcookies: 'udevcookies\n  Lists the udev cookie semaphores with their values.',
+  udevcreatecookie: 'udevcreatecookie\n  Creates a udev cookie semaphore (value 1) and prints the cookie.',
+  udevreleasecookie: 'udevreleasecookie [cookie]\n  Drops the cookie\'s reference, waits for udev, removes it (cookie defaults to $DM_UDEV_COOKIE).',
+  udevcomplete: 'udevcomplete <cookie>\n  Signals a cookie as udev does (one decrement).',
+  udevcomplete_all: 'udevcomplete_all [age_in_minutes]\n  Removes every cookie semaphore (older than the age given); asks first without -y.',
   watch: 'watch [NAME...]\n  One JSON line per device event ({name, eventNr, previousEventNr, major, minor, uuid}) until Ctrl-C.',
   loop: 'loop attach FILE [-r] [--offset B] [--sizelimit B] [--sector-size N] [--direct-io] [--autoclear] [--partscan]\n' +
     '     | loop detach DEV... | loop ls | loop find FILE | loop resize DEV | loop info DEV\n' +

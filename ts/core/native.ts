@@ -90,6 +90,7 @@ export interface NativeUdev {
   cookieWait(semid: number, timeoutMs: number): Promise<number>
   cookieWaitSync(semid: number, timeoutMs: number): number
   cookieRemove(semid: number): number
+  semGetVal(semid: number): { value: number } | { errno: number }
   /** a block node; with `char`, a character node */
   mknod(path: string, major: number, minor: number, mode: number, char?: boolean): number
 }
