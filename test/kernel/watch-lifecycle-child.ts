@@ -4,7 +4,7 @@
 // one JSON line: memory (RSS, V8's heap) and open fds at the start, after `warmup` rounds and after `more` rounds, then checks that the
 // poller still delivers: a rename of `device` (the kernel raises an event on rename) wakes a watch and a wait.
 // Arguments: mode device warmup more.
-import { readdirSync } from 'node:fs'
+import { readdirSync, readlinkSync } from 'node:fs'
 import { DeviceMapper } from '../../ts'
 
 const [mode, device, warmup, more] = process.argv.slice(2)
@@ -14,6 +14,15 @@ const dm = new DeviceMapper()
 dm.versionSync() // the instance's own control fd, used by the renames at the end, is open before fds are counted
 const turn = (): Promise<void> => new Promise((r) => setImmediate(r))
 const fds = (): number => readdirSync('/proc/self/fd').length
+// what each open fd is (the directory fd readdir itself holds has gone by the time it is read)
+const fdList = (): string[] =>
+  readdirSync('/proc/self/fd').flatMap((f) => {
+    try {
+      return [`${f}:${readlinkSync(`/proc/self/fd/${f}`)}`]
+    } catch {
+      return []
+    }
+  })
 
 /** Memory once everything collectable is collected and finalized (N-API finalizers run on a later loop turn). */
 async function settled(): Promise<{ rss: number; heapTotal: number; heapUsed: number }> {
@@ -57,6 +66,7 @@ async function rounds(n: number): Promise<void> {
 
 async function main(): Promise<void> {
   const fdsAtStart = fds()
+  const listAtStart = fdList()
   const m0 = await settled()
   const t0 = Date.now()
   await rounds(Number(warmup))
@@ -85,6 +95,7 @@ async function main(): Promise<void> {
     seconds: [(t1 - t0) / 1000, (t2 - t1) / 1000],
     watchSawRename: seen,
     waitWokeAs: info.name,
+    extra: fdList().filter((f) => !listAtStart.includes(f)),
   })}\n`)
 }
 
