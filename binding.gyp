@@ -4,7 +4,10 @@
 # (Node links it) and needs no new symbol versions, whereas the static unwinder needs GLIBC_2.34/2.35 symbols.
 # NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS: an error raised while a worker thread or the process is being torn
 # down is dropped instead of aborting the process (see native/worker.h).
+# `--sanitize=address,undefined` (scripts/build-sanitize.sh) builds a test-only addon with those sanitizers,
+# against the shared libstdc++ so the ASan runtime sees its operator new/delete.
 {
+  "variables": {"sanitize%": ""},
   "targets": [
     {
       "target_name": "devmapper",
@@ -16,7 +19,14 @@
                     "-ffunction-sections", "-fdata-sections"],
       "cflags_cc!": ["-fno-exceptions"],
       "ldflags": ["-static-libstdc++", "-Wl,--exclude-libs,ALL", "-Wl,--gc-sections"],
-      "conditions": [["OS!='linux'", {"type": "none"}]]
+      "conditions": [
+        ["OS!='linux'", {"type": "none"}],
+        ["sanitize!=''", {
+          "cflags_cc": ["-fsanitize=<(sanitize)", "-fno-omit-frame-pointer", "-fno-sanitize-recover=undefined", "-g"],
+          "ldflags": ["-fsanitize=<(sanitize)"],
+          "ldflags!": ["-static-libstdc++", "-Wl,--exclude-libs,ALL"]
+        }]
+      ]
     }
   ]
 }

@@ -1,5 +1,6 @@
 // The native Control object: one /dev/mapper/control fd, and one method per DM ioctl in two forms,
-// `name(request)` -> Promise (runs on the libuv thread pool) and `nameSync(request, scratch?)`, each resolving to
+// `name(name, uuid, flags, eventNr, major, minor, payload)` -> Promise (runs on the libuv thread pool) and
+// `nameSync(..., scratch?)`, each resolving to
 // the kernel's reply bytes (ts/core/abi.ts decodes them; a sync reply that fits goes into `scratch`). `batch(requests)` sends several requests in one
 // thread-pool hop, skipping the rest after a failure except those marked `ifOk` (create = DEV_CREATE +
 // TABLE_LOAD + resume, and suspend + message + resume, cost one hop). `statusAll(flags)` lists the devices and
@@ -229,16 +230,16 @@ class Control : public Napi::ObjectWrap<Control> {
   template <Cmd C>
   Napi::Value Run(const Napi::CallbackInfo &info) {
     Napi::Env env = info.Env();
-    auto job = std::make_unique<SingleJob>(Open(env), pool_, ToRequest(C, info[0]));
+    auto job = std::make_unique<SingleJob>(Open(env), pool_, ToRequest(C, info));
     return Queue(env, std::move(job));
   }
 
   template <Cmd C>
   Napi::Value RunSync(const Napi::CallbackInfo &info) {
     Napi::Env env = info.Env();
-    SingleJob job(Open(env), pool_, ToRequest(C, info[0]));
+    SingleJob job(Open(env), pool_, ToRequest(C, info));
     job.Run();
-    return job.ResultInto(env, info[1]);
+    return job.ResultInto(env, info[7]);
   }
 
   // batch([{ cmd, ...request }]): cmd is the command number.

@@ -8,6 +8,11 @@
 
 namespace dm {
 
+// A command's arguments: (name, uuid, flags, eventNr, major, minor, payload), positional so that a cheap command
+// reads no object property; major < 0 (or absent) addresses the device by name or uuid. `payload` carries
+// targets (TABLE_LOAD), data (DEV_RENAME, DEV_SET_GEOMETRY, TARGET_MSG) and sector (TARGET_MSG).
+Request ToRequest(Cmd cmd, const Napi::CallbackInfo &info);
+// A batch entry: the same fields as one object ({ name, uuid, flags, eventNr, major, minor, ifOk, ...payload }).
 Request ToRequest(Cmd cmd, const Napi::Value &value);
 
 // The error for a failed ioctl (or open): what the registered JS factory makes of (errno, operation, device).

@@ -147,7 +147,8 @@ Napi::Value CookieWaitSync(const Napi::CallbackInfo &info) {
   return Napi::Number::New(info.Env(), DropWaitRemove(SemidArg(info), Arg(info, 1)));
 }
 
-// mknod(path, major, minor, mode) -> errno: a block node (the fallback's only call Node's fs cannot make).
+// mknod(path, major, minor, mode, char = false) -> errno: a block node (the fallback's only call Node's fs cannot
+// make), or with `char` a character node (/dev/loop-control).
 Napi::Value Mknod(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   if (info.Length() < 1 || !info[0].IsString()) throw Napi::TypeError::New(env, "mknod: path must be a string");
@@ -158,7 +159,8 @@ Napi::Value Mknod(const Napi::CallbackInfo &info) {
   dev_t dev = makedev(Arg(info, 1), Arg(info, 2));
   auto kdev = static_cast<unsigned int>(dev);
   if (kdev != dev) return Napi::Number::New(env, EINVAL);
-  long rc = syscall(SYS_mknodat, AT_FDCWD, path.c_str(), static_cast<unsigned int>(S_IFBLK | (Arg(info, 3) & 07777)), kdev);
+  mode_t type = info.Length() > 4 && info[4].ToBoolean() ? S_IFCHR : S_IFBLK;
+  long rc = syscall(SYS_mknodat, AT_FDCWD, path.c_str(), static_cast<unsigned int>(type | (Arg(info, 3) & 07777)), kdev);
   return Napi::Number::New(env, rc < 0 ? errno : 0);
 }
 

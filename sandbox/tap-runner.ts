@@ -37,18 +37,29 @@ export function countTap(output: string, file: string, exitCode: number | null, 
   }
 }
 
-export async function runFiles(files: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<Counts> {
+/**
+ * `reports`: also read each file's stderr (still shown as it comes) and count one more failure for a file whose
+ * stderr matches it (sanitizer reports that the runtime can only write there).
+ */
+export async function runFiles(files: readonly string[], env: NodeJS.ProcessEnv = process.env, reports?: RegExp): Promise<Counts> {
   const counts: Counts = { passed: 0, failed: 0, skipped: 0, failures: [] }
   for (const file of files) {
     process.stdout.write(`# ${file}\n`)
-    const child = spawn(process.execPath, ['--enable-source-maps', file], { env, stdio: ['ignore', 'pipe', 'inherit'] })
+    const child = spawn(process.execPath, ['--enable-source-maps', file], { env, stdio: ['ignore', 'pipe', reports ? 'pipe' : 'inherit'] })
     let out = ''
-    child.stdout.on('data', (chunk: Buffer) => {
+    let err = ''
+    child.stdout?.on('data', (chunk: Buffer) => {
       out += chunk.toString()
       process.stdout.write(chunk)
     })
+    child.stderr?.on('data', (chunk: Buffer) => {
+      err += chunk.toString()
+      process.stderr.write(chunk)
+    })
     const code = await new Promise<number | null>((done) => child.on('close', (c) => done(c)))
     countTap(out, file, code, counts)
+    const report = reports?.exec(err)
+    if (report) counts.failed++, counts.failures.push(`${file}: sanitizer report on stderr: ${report[0].trim()}`)
   }
   return counts
 }

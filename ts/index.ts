@@ -10,7 +10,10 @@ export type {
   CreateOptions, DeviceInfo, DeviceMapperOptions, DeviceRef, Geometry, ListedDevice, RemoveOptions, SuspendOptions, Version,
 } from './core'
 export { DmError, Flags, UdevFlags, formatTable, parseTable, parseTypedTable, registerTargetType, targetType } from './core'
-export type { FormatOptions, NameMangling, RawTarget, TableInput, TargetInput, TargetType, UdevCallOptions, UdevMode } from './core'
+export type {
+  BigIntSectors, FormatOptions, NameMangling, NumberSectors, RawTarget, Sectors, SectorsOptions, StatusOptions, TableInput, TableOptions, TargetInput,
+  TargetType, UdevCallOptions, UdevMode,
+} from './core'
 export type {
   KnownTarget, StatusFieldsByType, StatusTarget, TableFieldsByType, TableTarget, UnknownTarget, UnknownTargetType,
 } from './core'
@@ -32,4 +35,4 @@ export type { CliResult, Size, ThinMetadataSizeCliOptions, ThinMetadataSizeOptio
 export { checkVolumeSize, resolveVolumeOptions } from './volumes'
 export type { AutoExtendConfig, AutoExtendOptions, VolumeConfig, VolumeManagerOptions } from './volumes'
 export { VolumeManager } from './volumes'
-export type { CheckResult, CreateVolumeOptions, FsType, MountOptions, PoolStatus, RemoveVolumeOptions, VolumeInfo } from './volumes'
+export type { CheckResult, CreateVolumeOptions, FsType, MountOptions, PoolStatus, RemoveVolumeOptions, TransactionRecovery, VolumeInfo } from './volumes'

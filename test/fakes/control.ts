@@ -15,8 +15,10 @@ interface FakeDevice {
   suspended: boolean
   openCount: number
   eventNr: number
-  table: { start: number; length: number; type: string; params: string }[]
+  table: { start: number | bigint; length: number | bigint; type: string; params: string }[]
 }
+
+const u64 = (n: number | bigint): number | bigint => (BigInt(n) <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(n) : BigInt(n))
 
 const byNr = new Map(Object.entries(native.commands).map(([name, c]) => [c.nr, name as Command]))
 
@@ -96,7 +98,8 @@ export class FakeControl {
         return this.#reply(this.devices.get(req.name!)!)
       case 'tableLoad':
         need().inactive = true
-        need().table = (req.targets ?? []).map((t) => ({ ...t, start: Number(t.start), length: Number(t.length) }))
+        // as the kernel's u64s come back from the reply decoder: a number when exact, else a bigint
+        need().table = (req.targets ?? []).map((t) => ({ ...t, start: u64(t.start), length: u64(t.length) }))
         return this.#reply(need())
       case 'tableStatus':
         return { ...this.#reply(need()), targets: need().table }

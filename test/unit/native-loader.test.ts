@@ -72,3 +72,17 @@ t.test('the cmake-js build is the last resort', async (t) => {
   copyFileSync(BUILT, join(dir, 'build-cmake', 'Release', 'devmapper.node'))
   t.type(loadAddon(dir).Control, 'function')
 })
+
+t.test('DEVMAPPER_NATIVE loads that file or fails; it never falls back to another build', async (t) => {
+  const { spawnSync } = await import('node:child_process')
+  const loader = resolve(__dirname, '..', '..', 'ts', 'core', 'native.js')
+  const probe = `const { native } = require(${JSON.stringify(loader)}); console.log(typeof native.Control)`
+  const run = (file: string) => spawnSync(process.execPath, ['-e', probe], { env: { ...process.env, DEVMAPPER_NATIVE: file }, encoding: 'utf8' })
+  const ok = run(BUILT)
+  t.equal(ok.status, 0, ok.stderr)
+  t.equal(ok.stdout.trim(), 'function')
+  const missing = join(mkdtempSync(join(tmpdir(), 'devmapper-loader-')), 'none.node')
+  const bad = run(missing)
+  t.not(bad.status, 0)
+  t.match(bad.stderr, missing)
+})

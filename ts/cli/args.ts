@@ -47,6 +47,7 @@ export const OPTIONS = {
   fs: { type: 'string' },
   'mount-options': { type: 'string' },
   repair: { type: 'boolean' },
+  'deferred-deletion': { type: 'boolean' },
 } as const
 
 export type Values = ReturnType<typeof parse>['values']

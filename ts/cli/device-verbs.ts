@@ -111,8 +111,8 @@ export function clear(ctx: Ctx): number {
 
 /** remove -f / wipe: the live table becomes one `error` target of the same size, so I/O fails instead of hanging. */
 function errorDevice(ctx: Ctx, ref: DeviceRef): void {
-  const size = ctx.dm.tableSync(ref).reduce((n, t) => n + t.length, 0)
-  if (size === 0) return
+  const size = ctx.dm.tableSync(ref, { bigint: true }).reduce((n, t) => n + t.length, 0n)
+  if (size === 0n) return
   ctx.dm.loadSync(ref, [{ start: 0, length: size, type: 'error' }], { readOnly: ctx.values.readonly })
   try {
     ctx.dm.resumeSync(ref)

@@ -1,6 +1,6 @@
 // dmsetup's text layouts (lvm2 libdm/dm-tools/dmsetup.c, Debian 1.02.185), as pure functions of the library's
 // objects, so a script can swap `dmsetup` for `devmapper` and diff nothing.
-import type { DeviceInfo, RawTarget, Version } from '../core'
+import type { DeviceInfo, RawTarget, Sectors, Version } from '../core'
 
 /** What `info` shows besides DeviceInfo: read-ahead in sectors, undefined when the kernel gives none. */
 export type InfoRow = DeviceInfo & { readAhead?: number }
@@ -81,7 +81,7 @@ export interface TableLinesOptions {
  * `dmsetup table` / `status` lines of one device. Each target prints `<start> <length> <type> <params>` (note
  * the space after the type even when params are empty); a device with no table prints an empty line.
  */
-export function tableLines(targets: readonly RawTarget[], o: TableLinesOptions = {}): string {
+export function tableLines(targets: readonly RawTarget<Sectors>[], o: TableLinesOptions = {}): string {
   const pre = o.prefix === undefined ? '' : `${o.prefix}: `
   if (targets.length === 0) return o.target === undefined ? `${pre}\n` : ''
   let out = ''
@@ -94,7 +94,7 @@ export function tableLines(targets: readonly RawTarget[], o: TableLinesOptions =
 }
 
 /** `dmsetup table --concise` entry of one device: name,uuid,minor,ro|rw,<start> <len> <type> <params>,... */
-export function conciseEntry(d: DeviceInfo, targets: readonly RawTarget[], mask: boolean): string {
+export function conciseEntry(d: DeviceInfo, targets: readonly RawTarget<Sectors>[], mask: boolean): string {
   const q = (s: string): string => s.replace(/[,;\\]/g, '\\$&')
   let out = `${q(d.name)},${q(d.uuid)},${d.minor},${d.readOnly ? 'ro' : 'rw'}`
   for (const t of targets) out += `,${t.start} ${t.length} ${t.type} ${q(mask ? maskKeys(t.type, t.params) : t.params)}`

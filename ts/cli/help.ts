@@ -37,9 +37,11 @@ export const VERB_HELP: Record<string, string> = {
   'thin-metadata-size': 'thin-metadata-size -b BLOCKSIZE[UNIT] -s POOLSIZE[UNIT] -m MAXTHINS [-u UNIT] [-n[short|long]] (--help: the tool\'s)\n' +
     '  Debian\'s thin_metadata_size (0.9.0), byte for byte: same options, output, messages and exit codes.',
   volume: 'volume SUBCOMMAND --root DIR [--opt dm.KEY=VALUE]...\n' +
-    '  create NAME [--size S] [--fs ext4|xfs] | snapshot SOURCE NAME | rm NAME [--deferred] | ls | info NAME\n' +
-    '  | activate NAME | deactivate NAME | mount NAME DIR [--mount-options O] | unmount NAME | resize NAME SIZE\n' +
-    '  | check [--repair] | status. Thin volumes in one pool; --opt takes Docker\'s and Convoy\'s dm.* strings.',
+    '  create NAME [--size S] [--fs ext4|xfs] | snapshot SOURCE NAME | rm NAME [--deferred] [--deferred-deletion]\n' +
+    '  | ls | info NAME | activate NAME | deactivate NAME | mount NAME DIR [--mount-options O] | unmount NAME\n' +
+    '  | resize NAME SIZE | check [--repair] | status | recover-txid. Thin volumes in one pool; --opt takes\n' +
+    '  Docker\'s and Convoy\'s dm.* strings. recover-txid adopts a pool transaction id someone else moved, if the\n' +
+    '  pool matches the state.',
   pool: 'pool status NAME [--noflush]\n  A thin-pool\'s typed status (--json for the object).',
 }
 

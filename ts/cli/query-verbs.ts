@@ -2,7 +2,7 @@
 // --json prints the library's objects instead.
 import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { Flags, ioctl, type DeviceInfo, type DeviceRef, type ListedDevice, type Operation, type RawTarget } from '../core'
+import { Flags, ioctl, type DeviceInfo, type DeviceRef, type ListedDevice, type Operation, type RawTarget, type Sectors } from '../core'
 import { address } from '../core/address'
 import { UsageError } from './args'
 import { dmMajor, kernelName, mappedName, readAhead, type Ctx } from './context'
@@ -33,12 +33,13 @@ function targetsOf(ctx: Ctx): { refs: DeviceRef[]; all: boolean; multiple: boole
  * The table or status lines exactly as the kernel wrote them: dmsetup prints the params untouched, and some
  * targets end theirs with a space (thin-pool's table does), which the library's typed reads trim away.
  */
-function* rawTargetsOp(device: DeviceRef, table: boolean, o: { inactive?: boolean; noFlush?: boolean }): Operation<RawTarget[]> {
+function* rawTargetsOp(device: DeviceRef, table: boolean, o: { inactive?: boolean; noFlush?: boolean }): Operation<RawTarget<Sectors>[]> {
   const flags = table
     ? Flags.STATUS_TABLE | Flags.SECURE_DATA | (o.inactive ? Flags.QUERY_INACTIVE_TABLE : 0)
     : o.noFlush ? Flags.NOFLUSH : 0
-  const r = yield* ioctl('tableStatus', { ...address(device, table ? 'table' : 'status'), flags })
-  return (r.targets ?? []).map((t) => ({ start: Number(t.start), length: Number(t.length), type: t.type, params: t.params }))
+  const r = yield* ioctl('tableStatus', Object.assign(address(device, table ? 'table' : 'status'), { flags }))
+  // start and length exactly as the kernel's u64s (a bigint past 2^53), as dmsetup prints them
+  return (r.targets ?? []).map((t) => ({ start: t.start, length: t.length, type: t.type, params: t.params }))
 }
 
 export function version(ctx: Ctx): number {
@@ -100,9 +101,9 @@ export function ls(ctx: Ctx): number {
   return 0
 }
 
-function tableOrNothing(ctx: Ctx, name: string): RawTarget[] | undefined {
+function tableOrNothing(ctx: Ctx, name: string): RawTarget<bigint>[] | undefined {
   try {
-    return ctx.dm.tableSync(name)
+    return ctx.dm.tableSync(name, { bigint: true })
   } catch {
     return undefined // removed since the listing
   }
@@ -271,10 +272,11 @@ export function tableOrStatus(ctx: Ctx): number {
   }
   const mask = isTable && !ctx.values.showkeys
   const concise = isTable && ctx.values.concise === true
-  const docs: { name: string; targets: RawTarget[] }[] = []
+  const docs: { name: string; targets: RawTarget<Sectors>[] }[] = []
   const entries: string[] = []
   for (const ref of refs) {
-    const opts = { inactive: ctx.values.inactive, noFlush: ctx.values.noflush }
+    // bigint: exact for any u64 sector count; JSON prints them as plain numbers (toJson)
+    const opts = { inactive: ctx.values.inactive, noFlush: ctx.values.noflush, bigint: true } as const
     const targetsNow = ctx.json
       ? isTable ? ctx.dm.tableSync(ref, opts) : ctx.dm.statusSync(ref, opts)
       : ctx.dm.runSync(rawTargetsOp(ref, isTable, opts))

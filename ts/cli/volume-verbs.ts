@@ -1,4 +1,4 @@
-// `volume create|snapshot|rm|ls|info|activate|deactivate|mount|unmount|resize|check|status`: the VolumeManager
+// `volume create|snapshot|rm|ls|info|activate|deactivate|mount|unmount|resize|check|status|recover-txid`: the VolumeManager
 // on `--root DIR`, configured by repeated `--opt dm.key=value` (Docker's and Convoy's strings). Long steps (mkfs,
 // discard, removal waits) show a one-line note on a TTY and nothing on a pipe.
 import { VolumeManager, type VolumeInfo } from '../volumes'
@@ -35,6 +35,7 @@ const ARITY: Record<string, [number, number, string]> = {
   resize: [2, 2, 'NAME SIZE'],
   check: [0, 0, ''],
   status: [0, 0, ''],
+  'recover-txid': [0, 0, ''],
 }
 
 export async function volumeVerb(ctx: Ctx): Promise<number> {
@@ -49,6 +50,13 @@ export async function volumeVerb(ctx: Ctx): Promise<number> {
   }
   const clear = (): void => {
     if (ctx.io.progress) ctx.io.stderr('\r\x1b[K')
+  }
+  if (sub === 'recover-txid') {
+    // instead of open: open refuses a pool whose transaction id moved
+    const r = await VolumeManager.recoverTransactionId({ root: v.root, driverOptions: v.opt ?? [] })
+    if (ctx.json) ctx.printJson(r)
+    else ctx.out(keyValues(r))
+    return 0
   }
   note(`opening ${v.root}...`)
   const vm = await VolumeManager.open({ root: v.root, driverOptions: v.opt ?? [] }).finally(clear)
@@ -65,7 +73,12 @@ export async function volumeVerb(ctx: Ctx): Promise<number> {
         break
       case 'rm':
         note(`removing ${args[0]} (discard, removal)...`)
-        await vm.removeVolume(args[0], v.deferred === undefined ? {} : { deferred: v.deferred }).finally(clear)
+        await vm
+          .removeVolume(args[0], {
+            ...(v.deferred === undefined ? {} : { deferred: v.deferred }),
+            ...(v['deferred-deletion'] === undefined ? {} : { deferredDeletion: v['deferred-deletion'] }),
+          })
+          .finally(clear)
         result = { name: args[0], removed: true }
         break
       case 'ls': {

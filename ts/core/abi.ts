@@ -83,11 +83,14 @@ export type PayloadKind = 'none' | 'targets' | 'deps' | 'devices' | 'versions' |
 
 const TWO_32 = 2 ** 32
 
-/** A u64 as a number when exact (up to 2^53), else a bigint: never a silently rounded value. */
+/**
+ * A u64 as a number when it is a safe integer (below 2^53), else a bigint: never a silently rounded value. 2^53
+ * itself is a bigint too: as a number it is also what 2^53 + 1 rounds to, so it could not be told apart.
+ */
 function u64(b: Buffer, at: number): number | bigint {
   const lo = b.readUInt32LE(at)
   const hi = b.readUInt32LE(at + 4)
-  return hi < 0x200000 || (hi === 0x200000 && lo === 0) ? hi * TWO_32 + lo : b.readBigUInt64LE(at)
+  return hi < 0x200000 ? hi * TWO_32 + lo : b.readBigUInt64LE(at)
 }
 
 /** The kernel's "huge" dev_t encoding: major in bits 8..19, minor in bits 0..7 and 20..31. */
@@ -109,33 +112,45 @@ interface Src {
   ascii: boolean
 }
 
-const HIGH = /[\x80-\xff]/
-
 function source(b: Buffer, len: number): Src {
   // isAscii is one SIMD pass: worth it where there are many strings to check
   return { b, text: b.toString('latin1', 0, len), ascii: len > 1024 && isAscii(b.subarray(0, len)) }
 }
 
-/** The NUL-terminated string at [at, limit), never reading past limit even if the NUL is missing. */
-function str(src: Src, at: number, limit: number): string {
-  if (at >= limit) return ''
-  let end = src.text.indexOf('\0', at)
-  if (end < 0 || end > limit) end = limit
-  if (end === at) return ''
-  const s = src.text.slice(at, end)
-  return src.ascii || !HIGH.test(s) ? s : src.b.toString('utf8', at, end)
+/** Where the NUL-terminated bytes at `at` end: their NUL, or limit if there is none before it. */
+function strEnd(src: Src, at: number, limit: number): number {
+  if (at >= limit) return limit
+  const end = src.text.indexOf('\0', at)
+  return end < 0 || end > limit ? limit : end
 }
 
-/** Sets `name` from the NUL-terminated bytes at [at, limit), and `nameBuffer` when they are not valid UTF-8. */
-function setName(o: { name: string; nameBuffer?: Buffer }, src: Src, at: number, limit: number): void {
-  o.name = str(src, at, limit)
-  if (src.ascii) return
-  let end = src.text.indexOf('\0', at)
-  if (end < 0 || end > limit) end = limit
-  // src.text is one character per byte: a high byte there is a high byte in the name
-  if (!HIGH.test(src.text.slice(at, end))) return
+/** Whether b[at, end) has a byte >= 0x80: a loop over a short name beats a regex over a slice of it. */
+function hasHigh(b: Buffer, at: number, end: number): boolean {
+  for (let i = at; i < end; i++) if (b[i] > 0x7f) return true
+  return false
+}
+
+/** The NUL-terminated string at [at, limit), never reading past limit even if the NUL is missing. */
+function str(src: Src, at: number, limit: number): string {
+  const end = strEnd(src, at, limit)
+  if (end <= at) return ''
+  return src.ascii || !hasHigh(src.b, at, end) ? src.text.slice(at, end) : src.b.toString('utf8', at, end)
+}
+
+/**
+ * Sets `name` from the NUL-terminated bytes at [at, limit), and `nameBuffer` when they are not valid UTF-8;
+ * returns where the name ends.
+ */
+function setName(o: { name: string; nameBuffer?: Buffer }, src: Src, at: number, limit: number): number {
+  const end = strEnd(src, at, limit)
+  if (end <= at || src.ascii || !hasHigh(src.b, at, end)) {
+    o.name = end <= at ? '' : src.text.slice(at, end)
+    return end
+  }
+  o.name = src.b.toString('utf8', at, end)
   const bytes = src.b.subarray(at, end)
   if (!isUtf8(bytes)) o.nameBuffer = Buffer.from(bytes)
+  return end
 }
 
 function triple(b: Buffer, at: number): Triple {
@@ -230,16 +245,16 @@ function decodeDevices(src: Src, start: number, end: number, extended: boolean):
     if (lo === 0 && b.readUInt32LE(p + L.dev + 4) === 0) break // an empty list is one zeroed record
     const next = b.readUInt32LE(p + L.next)
     // Names are raw bytes to the kernel; a foreign device's odd name must not break listing.
+    // the shape of a ListedDevice (toList passes it on as is): uuid only when set, eventNr when the kernel has it
     const d: ReplyDevice = { name: '', major: devMajor(lo), minor: devMinor(lo) }
-    setName(d, src, p + L.name, end)
-    let nameEnd = src.text.indexOf('\0', p + L.name)
-    if (nameEnd < 0 || nameEnd > end) nameEnd = end
+    const nameEnd = setName(d, src, p + L.name, end)
     if (extended) {
       // The extension is aligned relative to the payload start, as the kernel lays it out.
       const ext = start + ((nameEnd + 1 - start + 7) & ~7)
       if (ext + 8 <= end && (next === 0 || ext + 8 <= p + next)) {
+        const uuid = b.readUInt32LE(ext + 4) & DM_NAME_LIST_FLAG_HAS_UUID ? str(src, ext + 8, end) : ''
+        if (uuid) d.uuid = uuid
         d.eventNr = b.readUInt32LE(ext)
-        if (b.readUInt32LE(ext + 4) & DM_NAME_LIST_FLAG_HAS_UUID) d.uuid = str(src, ext + 8, end)
       }
     }
     out.push(d)

@@ -30,11 +30,7 @@ export function toInfo(r: NativeReply): DeviceInfo {
 }
 
 export function toList(r: NativeReply): ListedDevice[] {
-  return (r.devices ?? []).map((d) => {
-    const out: ListedDevice = { name: d.name, major: d.major, minor: d.minor }
-    if (d.nameBuffer) out.nameBuffer = d.nameBuffer
-    if (d.uuid) out.uuid = d.uuid
-    if (d.eventNr !== undefined) out.eventNr = d.eventNr
-    return out
-  })
+  // abi.ts decodes each record in a ListedDevice's shape (a second object per device is a third of the cost
+  // of listing 1,000 devices)
+  return r.devices ?? []
 }

@@ -11,13 +11,14 @@ import {
   targetVersionsOp, versionOp, waitEventOp,
 } from './queries'
 import { Runner } from './runner'
-import type { TableInput } from './table'
+import type { BigIntSectors, NumberSectors, SectorsOptions, TableInput } from './table'
 import type { StatusTarget, TableTarget } from './typed-targets'
 import type {
-  CreateOptions, DeviceInfo, DeviceMapperOptions, DeviceRef, Geometry, ListedDevice, RemoveOptions, SuspendOptions, Version,
+  CreateOptions, DeviceInfo, DeviceMapperOptions, DeviceRef, Geometry, ListedDevice, RemoveOptions, StatusOptions, SuspendOptions,
+  TableOptions, Version,
 } from './types'
 import { UdevSync, type UdevCallOptions } from './udev'
-import { checkNameMangling, checkUint, checkUuid } from './validate'
+import { checkNameMangling, checkOptions, checkUint, checkUuid } from './validate'
 
 export class DeviceMapper {
   readonly #control: NativeControl
@@ -193,20 +194,39 @@ export class DeviceMapper {
     return this.runSync(listOp())
   }
 
-  /** The active (or inactive) table, typed where the target type is known. */
-  async table(device: DeviceRef, options: { inactive?: boolean } = {}): Promise<TableTarget[]> {
-    return this.tableSync(device, options)
+  /**
+   * The active (or inactive) table, typed where the target type is known. Start and length are numbers, exact:
+   * a value past 2^53 (a huge zero or error target) is refused with DmError ERANGE rather than rounded; pass
+   * `{ bigint: true }` to read them as bigints, exact for any u64 (the same holds for status, tableAll, statusAll).
+   */
+  table(device: DeviceRef, options: TableOptions & BigIntSectors): Promise<TableTarget<bigint>[]>
+  table(device: DeviceRef, options?: TableOptions & NumberSectors): Promise<TableTarget[]>
+  table(device: DeviceRef, options?: TableOptions): Promise<TableTarget[] | TableTarget<bigint>[]>
+  async table(device: DeviceRef, options: TableOptions = {}): Promise<TableTarget<number | bigint>[]> {
+    return this.runSync(tableOp(device, options))
   }
-  tableSync(device: DeviceRef, options: { inactive?: boolean } = {}): TableTarget[] {
+  tableSync(device: DeviceRef, options: TableOptions & BigIntSectors): TableTarget<bigint>[]
+  tableSync(device: DeviceRef, options?: TableOptions & NumberSectors): TableTarget[]
+  tableSync(device: DeviceRef, options?: TableOptions): TableTarget[] | TableTarget<bigint>[]
+  tableSync(device: DeviceRef, options: TableOptions = {}): TableTarget<number | bigint>[] {
     return this.runSync(tableOp(device, options))
   }
 
-  /** Per-target status, typed where the target type is known. `noFlush` keeps a thin-pool from committing. */
-  async status(device: DeviceRef, options: { noFlush?: boolean } = {}): Promise<StatusTarget[]> {
+  /**
+   * Per-target status, typed where the target type is known. `noFlush` keeps a thin-pool from committing.
+   * Start and length as in table(): numbers (ERANGE past 2^53), or bigints with `{ bigint: true }`.
+   */
+  status(device: DeviceRef, options: StatusOptions & BigIntSectors): Promise<StatusTarget<bigint>[]>
+  status(device: DeviceRef, options?: StatusOptions & NumberSectors): Promise<StatusTarget[]>
+  status(device: DeviceRef, options?: StatusOptions): Promise<StatusTarget[] | StatusTarget<bigint>[]>
+  async status(device: DeviceRef, options: StatusOptions = {}): Promise<StatusTarget<number | bigint>[]> {
     // Without NOFLUSH a thin-pool commits its metadata (I/O) before answering: that one goes off-thread.
     return options?.noFlush ? this.runSync(statusOp(device, options)) : this.run(statusOp(device, options))
   }
-  statusSync(device: DeviceRef, options: { noFlush?: boolean } = {}): StatusTarget[] {
+  statusSync(device: DeviceRef, options: StatusOptions & BigIntSectors): StatusTarget<bigint>[]
+  statusSync(device: DeviceRef, options?: StatusOptions & NumberSectors): StatusTarget[]
+  statusSync(device: DeviceRef, options?: StatusOptions): StatusTarget[] | StatusTarget<bigint>[]
+  statusSync(device: DeviceRef, options: StatusOptions = {}): StatusTarget<number | bigint>[] {
     return this.runSync(statusOp(device, options))
   }
 
@@ -214,12 +234,19 @@ export class DeviceMapper {
    * Every device's status, by name, typed where the target type is known: the list and all the status reads in
    * one native call. Without `noFlush` that call takes one thread-pool hop (a thin-pool may commit its metadata
    * before answering); with it, the promise form runs inline. Devices removed meanwhile are left out.
+   * Start and length as in table(): a number past 2^53 on any device is ERANGE; `{ bigint: true }` reads all.
    */
-  statusAll(options: { noFlush?: boolean } = {}): Promise<Map<string, StatusTarget[]>> {
-    return this.run(statusAllOp({ noFlush: this.#noFlush(options, 'statusAll') }))
+  statusAll(options: StatusOptions & BigIntSectors): Promise<Map<string, StatusTarget<bigint>[]>>
+  statusAll(options?: StatusOptions & NumberSectors): Promise<Map<string, StatusTarget[]>>
+  statusAll(options?: StatusOptions): Promise<Map<string, StatusTarget[]> | Map<string, StatusTarget<bigint>[]>>
+  statusAll(options: StatusOptions = {}): Promise<Map<string, StatusTarget<number | bigint>[]>> {
+    return this.run(statusAllOp({ noFlush: this.#noFlush(options, 'statusAll'), bigint: options.bigint }))
   }
-  statusAllSync(options: { noFlush?: boolean } = {}): Map<string, StatusTarget[]> {
-    return this.runSync(statusAllOp({ noFlush: this.#noFlush(options, 'statusAll') }))
+  statusAllSync(options: StatusOptions & BigIntSectors): Map<string, StatusTarget<bigint>[]>
+  statusAllSync(options?: StatusOptions & NumberSectors): Map<string, StatusTarget[]>
+  statusAllSync(options?: StatusOptions): Map<string, StatusTarget[]> | Map<string, StatusTarget<bigint>[]>
+  statusAllSync(options: StatusOptions = {}): Map<string, StatusTarget<number | bigint>[]> {
+    return this.runSync(statusAllOp({ noFlush: this.#noFlush(options, 'statusAll'), bigint: options.bigint }))
   }
 
   #noFlush(options: { noFlush?: boolean }, op: string): boolean {
@@ -227,12 +254,21 @@ export class DeviceMapper {
     return options.noFlush === true
   }
 
-  /** Every device's active table, by name, typed where the target type is known: one native call, inline. */
-  async tableAll(): Promise<Map<string, TableTarget[]>> {
-    return this.tableAllSync()
+  /**
+   * Every device's active table, by name, typed where the target type is known: one native call, inline.
+   * Start and length as in table(): a number past 2^53 on any device is ERANGE; `{ bigint: true }` reads all.
+   */
+  tableAll(options: BigIntSectors): Promise<Map<string, TableTarget<bigint>[]>>
+  tableAll(options?: NumberSectors): Promise<Map<string, TableTarget[]>>
+  tableAll(options?: SectorsOptions): Promise<Map<string, TableTarget[]> | Map<string, TableTarget<bigint>[]>>
+  async tableAll(options: SectorsOptions = {}): Promise<Map<string, TableTarget<number | bigint>[]>> {
+    return this.runSync(tableAllOp(checkOptions(options, 'tableAll')))
   }
-  tableAllSync(): Map<string, TableTarget[]> {
-    return this.runSync(tableAllOp())
+  tableAllSync(options: BigIntSectors): Map<string, TableTarget<bigint>[]>
+  tableAllSync(options?: NumberSectors): Map<string, TableTarget[]>
+  tableAllSync(options?: SectorsOptions): Map<string, TableTarget[]> | Map<string, TableTarget<bigint>[]>
+  tableAllSync(options: SectorsOptions = {}): Map<string, TableTarget<number | bigint>[]> {
+    return this.runSync(tableAllOp(checkOptions(options, 'tableAll')))
   }
 
   /** The devices the active table maps onto. */

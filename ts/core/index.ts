@@ -6,10 +6,11 @@ export { DeviceMapper } from './device-mapper'
 export { DmError, errnoName, invalid, show, withCleanupError } from './errors'
 export { Flags } from './flags'
 export { formatTable, parseTable, parseTypedTable, registerTargetType, targetType } from './table'
-export type { FormatOptions, RawTarget, TableInput, TargetInput, TargetType } from './table'
+export type { BigIntSectors, FormatOptions, NumberSectors, RawTarget, Sectors, SectorsOptions, TableInput, TargetInput, TargetType } from './table'
 export type { KnownTarget, StatusFieldsByType, StatusTarget, TableFieldsByType, TableTarget, UnknownTarget, UnknownTargetType } from './typed-targets'
 export type {
-  CreateOptions, DeviceInfo, DeviceMapperOptions, DeviceRef, Geometry, ListedDevice, RemoveOptions, SuspendOptions, Version,
+  CreateOptions, DeviceInfo, DeviceMapperOptions, DeviceRef, Geometry, ListedDevice, RemoveOptions, StatusOptions, SuspendOptions,
+  TableOptions, Version,
 } from './types'
 export { UdevFlags } from './udev'
 export type { UdevCallOptions, UdevMode } from './udev'

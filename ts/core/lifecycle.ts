@@ -9,7 +9,7 @@ import { Flags } from './flags'
 import type { BatchResult, NativeReply, NativeRequest } from './native'
 import { batch, ioctl, sleep, type Call, type Operation, type StepOptions } from './operation'
 import { holders, openers } from './sysfs'
-import { secureDataFlag, toNativeTargets, toRawTargets, type RawTarget, type TableInput } from './table'
+import { secureDataFlag, toNativeTargets, toRawTargets, type RawTarget, type Sectors, type TableInput } from './table'
 import { checkTableDevices, explainLoadError, kmsgNow } from './table-checks'
 import type { CreateOptions, DeviceInfo, DeviceRef, RemoveOptions, SuspendOptions } from './types'
 import type { UdevCallOptions } from './udev'
@@ -36,7 +36,7 @@ let canCheckTypes = true
  * EINVAL naming the target instead of a bare EINVAL from TABLE_LOAD. Being in the same native call keeps the
  * operation one hop, and keeps it on the fd it started on when close() comes while it is in flight.
  */
-function* withTypeChecks(raw: readonly RawTarget[], calls: Call[], options: StepOptions, device: string): Operation<BatchResult> {
+function* withTypeChecks(raw: readonly RawTarget<Sectors>[], calls: Call[], options: StepOptions, device: string): Operation<BatchResult> {
   const operation = options.operation ?? 'load'
   const types = canCheckTypes ? [...new Set(raw.map((t) => t.type))].filter((t) => !knownTypes.has(t)) : []
   const checks: Call[] = types.map((name) => ({ command: 'getTargetVersion', req: { name } }))
@@ -177,7 +177,7 @@ export function* resumeOp(device: DeviceRef, options: UdevCallOptions): Operatio
 export function* suspendOp(device: DeviceRef, options: SuspendOptions): Operation<DeviceInfo> {
   options = checkOptions(options, 'suspend')
   const flags = Flags.SUSPEND | (options.noFlush ? Flags.NOFLUSH : 0) | (options.skipLockfs ? Flags.SKIP_LOCKFS : 0)
-  return toInfo(yield* ioctl('devSuspend', { ...address(device, 'suspend'), flags }))
+  return toInfo(yield* ioctl('devSuspend', Object.assign(address(device, 'suspend'), { flags })))
 }
 
 /**

@@ -1,9 +1,10 @@
 // The native addon's shape, declared in one place, and its loader: node-gyp-build's choice (the local node-gyp
-// build, else the best prebuild for this platform), falling back past files that fail to load, then the cmake-js build.
+// build, else the best prebuild for this platform), falling back past files that fail to load, then the cmake-js build;
+// or exactly the file DEVMAPPER_NATIVE names (the sanitizer builds of scripts/build-sanitize.sh), with no fallback.
 // The addon's Control answers with the kernel's reply bytes; the Control exported here decodes them (abi.ts),
 // so callers see NativeReply objects.
 import { existsSync, readdirSync } from 'node:fs'
-import { join } from 'node:path'
+import { join, resolve } from 'node:path'
 import { decodeReply, readFrames, type DecodedReply, type PayloadKind } from './abi'
 import { kernelError, type DmError } from './errors'
 
@@ -60,12 +61,19 @@ export type NativeControl = {
 
 type RawBatchResult = (Buffer | { error: DmError } | undefined)[]
 
+/**
+ * One command's arguments as the addon takes them: positional, so a cheap command costs no property reads;
+ * `major` -1 addresses by name or uuid; `payload` (the request itself) is read only by the commands that carry
+ * targets, data or a sector.
+ */
+type RawArgs = [name: string | Buffer | undefined, uuid: string | undefined, flags: number, eventNr: number, major: number, minor: number, payload: NativeRequest]
+
 /** The addon's Control: replies as bytes, statusAll as framed replies (abi.ts readFrames). */
 type RawControl = {
-  [C in Command]: (req?: NativeRequest) => Promise<Buffer>
+  [C in Command]: (...args: RawArgs) => Promise<Buffer>
 } & {
   /** the reply's length when it fitted into `scratch`, else the reply in a new Buffer */
-  [C in Command as `${C}Sync`]: (req: NativeRequest | undefined, scratch: Buffer) => Buffer | number
+  [C in Command as `${C}Sync`]: (...args: [...RawArgs, scratch: Buffer]) => Buffer | number
 } & {
   batch(reqs: BatchRequest[]): Promise<RawBatchResult>
   batchSync(reqs: BatchRequest[]): RawBatchResult
@@ -82,7 +90,8 @@ export interface NativeUdev {
   cookieWait(semid: number, timeoutMs: number): Promise<number>
   cookieWaitSync(semid: number, timeoutMs: number): number
   cookieRemove(semid: number): number
-  mknod(path: string, major: number, minor: number, mode: number): number
+  /** a block node; with `char`, a character node */
+  mknod(path: string, major: number, minor: number, mode: number, char?: boolean): number
 }
 
 /**
@@ -167,6 +176,7 @@ export interface NativeAddon {
 }
 
 const SCRATCH_BYTES = 16 * 1024
+const SCRATCH_MAX = 1024 * 1024
 const SECURE_DATA = 1 << 15
 
 /** What each command's reply payload holds. */
@@ -183,18 +193,26 @@ type RawAddon = Omit<NativeAddon, 'Control'> & { Control: new (path?: string) =>
 function decodingControl(raw: RawControl, commands: NativeAddon['commands']): NativeControl {
   const kindByNr: PayloadKind[] = []
   const c: Record<string, unknown> = {}
-  // Sync replies land here when they fit: the JS thread decodes one before it can send the next.
-  const scratch = Buffer.alloc(SCRATCH_BYTES)
+  // Sync replies land here when they fit: the JS thread decodes one before it can send the next. It grows to the
+  // longest reply seen (up to SCRATCH_MAX), so a repeated long listing allocates nothing either.
+  let scratch = Buffer.alloc(SCRATCH_BYTES)
   for (const [name, kind] of Object.entries(PAYLOAD) as [Command, PayloadKind][]) {
     kindByNr[commands[name].nr] = kind
-    const send = raw[name].bind(raw)
-    const sendSync = raw[`${name}Sync`].bind(raw)
-    c[name] = (req?: NativeRequest) => send(req).then((b) => decodeReply(kind, b))
-    c[`${name}Sync`] = (req?: NativeRequest) => {
-      const r = sendSync(req, scratch)
-      if (typeof r !== 'number') return decodeReply(kind, r)
+    const send = raw[name]
+    const sendSync = raw[`${name}Sync`]
+    c[name] = (req: NativeRequest = {}) =>
+      send.call(raw, req.name, req.uuid, req.flags ?? 0, req.eventNr ?? 0, req.major ?? -1, req.minor ?? 0, req).then((b) => decodeReply(kind, b))
+    c[`${name}Sync`] = (req: NativeRequest = {}) => {
+      const r = sendSync.call(raw, req.name, req.uuid, req.flags ?? 0, req.eventNr ?? 0, req.major ?? -1, req.minor ?? 0, req, scratch)
+      const secure = (req.flags ?? 0) & SECURE_DATA
+      if (typeof r !== 'number') {
+        if (r.length <= SCRATCH_MAX) scratch = Buffer.alloc(r.length * 2)
+        const reply = decodeReply(kind, r)
+        if (secure) r.fill(0)
+        return reply
+      }
       const reply = decodeReply(kind, scratch, r)
-      if (req?.flags && req.flags & SECURE_DATA) scratch.fill(0, 0, r) // a crypt key in a table reply
+      if (secure) scratch.fill(0, 0, r) // a crypt key in a table reply
       return reply
     }
   }
@@ -277,5 +295,11 @@ function packageRoot(): string {
   return root
 }
 
-export const native: NativeAddon = decoding(loadAddon(packageRoot()))
+/** DEVMAPPER_NATIVE=<file>: that build or an error, never a silent fallback to another one. */
+function loadNative(): RawAddon {
+  const file = process.env.DEVMAPPER_NATIVE
+  return file ? (require(resolve(file)) as RawAddon) : loadAddon(packageRoot())
+}
+
+export const native: NativeAddon = decoding(loadNative())
 native.setErrorFactory((errno, operation, device) => kernelError(errno, operation, device, native.strerror(errno)))

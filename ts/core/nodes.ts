@@ -21,12 +21,8 @@ export function devNumber(major: number, minor: number): number {
 }
 
 function lstatOrUndefined(path: string): Stats | undefined {
-  try {
-    return lstatSync(path)
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined
-    throw err
-  }
+  // no exception for the common "no node yet": building one costs more than the lstat
+  return lstatSync(path, { throwIfNoEntry: false })
 }
 
 /** True if `path` is a block node for dev, or a symlink that resolves to one (udev's `../dm-N`). */

@@ -8,9 +8,9 @@ import type { DmError } from './errors'
 import { batch, ioctl, statusAll, type Operation } from './operation'
 import type { BatchResult, NativeReply, NativeRequest } from './native'
 import type { UdevCallOptions } from './udev'
-import { fromKernel, type RawTarget } from './table'
+import { fromKernel, type BigIntSectors, type NumberSectors, type RawTarget, type SectorsOptions } from './table'
 import type { StatusTarget, TableTarget } from './typed-targets'
-import type { DeviceInfo, DeviceRef, Geometry, ListedDevice, Version } from './types'
+import type { DeviceInfo, DeviceRef, Geometry, ListedDevice, StatusOptions, TableOptions, Version } from './types'
 import { checkOptions, checkParams, checkSectors, checkTargetType, checkUint } from './validate'
 
 export type Target = RawTarget & Record<string, unknown>
@@ -38,18 +38,40 @@ export function* listOp(): Operation<ListedDevice[]> {
   return toList(yield* ioctl('listDevices', { flags: Flags.UUID }))
 }
 
-export function* tableOp(device: DeviceRef, options: { inactive?: boolean }): Operation<TableTarget[]> {
+export function tableOp(device: DeviceRef, options: TableOptions & BigIntSectors): Operation<TableTarget<bigint>[]>
+export function tableOp(device: DeviceRef, options: TableOptions & NumberSectors): Operation<TableTarget[]>
+export function tableOp(device: DeviceRef, options: TableOptions): Operation<TableTarget<number | bigint>[]>
+export function* tableOp(device: DeviceRef, options: TableOptions): Operation<TableTarget<number | bigint>[]> {
   options = checkOptions(options, 'table')
   // SECURE_DATA: a crypt table carries its key; the kernel then wipes its copy of the reply
   const flags = Flags.STATUS_TABLE | Flags.SECURE_DATA | (options.inactive ? Flags.QUERY_INACTIVE_TABLE : 0)
-  const r = yield* ioctl('tableStatus', { ...address(device, 'table'), flags })
-  return (r.targets ?? []).map((t) => fromKernel(t, 'table') as TableTarget)
+  const req = address(device, 'table')
+  const r = yield* ioctl('tableStatus', Object.assign(req, { flags }))
+  return targetsOf(r, 'table', options.bigint, 'table', req)
 }
 
-export function* statusOp(device: DeviceRef, options: { noFlush?: boolean }): Operation<StatusTarget[]> {
+export function statusOp(device: DeviceRef, options: StatusOptions & BigIntSectors): Operation<StatusTarget<bigint>[]>
+export function statusOp(device: DeviceRef, options: StatusOptions & NumberSectors): Operation<StatusTarget[]>
+export function statusOp(device: DeviceRef, options: StatusOptions): Operation<StatusTarget<number | bigint>[]>
+export function* statusOp(device: DeviceRef, options: StatusOptions): Operation<StatusTarget<number | bigint>[]> {
   options = checkOptions(options, 'status')
-  const r = yield* ioctl('tableStatus', { ...address(device, 'status'), flags: options.noFlush ? Flags.NOFLUSH : 0 })
-  return (r.targets ?? []).map((t) => fromKernel(t, 'status') as StatusTarget)
+  const req = address(device, 'status')
+  const r = yield* ioctl('tableStatus', Object.assign(req, { flags: options.noFlush ? Flags.NOFLUSH : 0 }))
+  return targetsOf(r, 'status', options.bigint, 'status', req)
+}
+
+/**
+ * A TABLE_STATUS reply's targets, typed, start and length as `bigint` asks (ERANGE, not rounding, for numbers).
+ * `device` is named in that error: a name, or the request (labelled only if the error happens).
+ */
+function targetsOf<K extends 'table' | 'status'>(
+  r: NativeReply,
+  kind: K,
+  bigint: boolean | undefined,
+  operation: string,
+  device: string | NativeRequest,
+): K extends 'table' ? TableTarget<number | bigint>[] : StatusTarget<number | bigint>[] {
+  return (r.targets ?? []).map((t, index) => fromKernel(t, kind, bigint, operation, device, index)) as never
 }
 
 export function* depsOp(device: DeviceRef): Operation<{ major: number; minor: number }[]> {
@@ -102,16 +124,22 @@ export function* messageSuspendedOp(suspend: DeviceRef, device: DeviceRef, secto
  * call. Without NOFLUSH a thin-pool may commit (I/O) before answering, so only that form takes the thread-pool
  * hop in the promise form (one for all devices). Devices removed meanwhile are left out.
  */
-export function* statusAllOp(options: { noFlush?: boolean }): Operation<Map<string, StatusTarget[]>> {
+export function statusAllOp(options: StatusOptions & BigIntSectors): Operation<Map<string, StatusTarget<bigint>[]>>
+export function statusAllOp(options: StatusOptions & NumberSectors): Operation<Map<string, StatusTarget[]>>
+export function statusAllOp(options: StatusOptions): Operation<Map<string, StatusTarget<number | bigint>[]>>
+export function* statusAllOp(options: StatusOptions): Operation<Map<string, StatusTarget<number | bigint>[]>> {
   const replies = yield* statusAll(options.noFlush ? Flags.NOFLUSH : 0, options.noFlush === true)
-  return new Map(replies.map((r) => [r.name, (r.targets ?? []).map((t) => fromKernel(t, 'status') as StatusTarget)]))
+  return new Map(replies.map((r) => [r.name, targetsOf(r, 'status', options.bigint, 'statusAll', r.name)]))
 }
 
 /** Every device's active table by name, typed: the list and every table read in one native call, inline. */
-export function* tableAllOp(): Operation<Map<string, TableTarget[]>> {
+export function tableAllOp(options: BigIntSectors): Operation<Map<string, TableTarget<bigint>[]>>
+export function tableAllOp(options?: NumberSectors): Operation<Map<string, TableTarget[]>>
+export function tableAllOp(options?: SectorsOptions): Operation<Map<string, TableTarget<number | bigint>[]>>
+export function* tableAllOp(options: SectorsOptions = {}): Operation<Map<string, TableTarget<number | bigint>[]>> {
   // SECURE_DATA: a crypt table carries its key; the kernel then wipes its copy of the reply
   const replies = yield* statusAll(Flags.STATUS_TABLE | Flags.SECURE_DATA, true)
-  return new Map(replies.map((r) => [r.name, (r.targets ?? []).map((t) => fromKernel(t, 'table') as TableTarget)]))
+  return new Map(replies.map((r) => [r.name, targetsOf(r, 'table', options.bigint, 'tableAll', r.name)]))
 }
 
 /** DM_DEV_WAIT: until the event counter moves past `eventNr` (default: its value now). */

@@ -61,9 +61,9 @@ export class Runner {
    * Decides before the kernel call what would otherwise fail after it: the node a create, resume or rename
    * would make at /dev/mapper/<name> cannot be made when something else is in its place.
    */
-  #checkNodes(action: NodeAction | undefined, req: NativeRequest, s: { udevFlags?: number; operation?: string }): void {
-    if (action === undefined || action.node === 'remove' || this.#udev.effectiveMode() === 'none') return
-    if (((s.udevFlags ?? 0) & UdevFlags.DISABLE_LIBRARY_FALLBACK) !== 0 && this.#udev.effectiveMode() === 'udev') return
+  #checkNodes(action: NodeAction, mode: string, req: NativeRequest, s: { udevFlags?: number; operation?: string }): void {
+    if (action.node === 'remove' || mode === 'none') return
+    if (((s.udevFlags ?? 0) & UdevFlags.DISABLE_LIBRARY_FALLBACK) !== 0 && mode === 'udev') return
     const name = action.node === 'rename' ? action.to : req.name
     if (typeof name === 'string') checkNodeFree(name, s.operation ?? 'resume')
   }
@@ -125,9 +125,11 @@ export class Runner {
 
   #ticket(command: Command, req: NativeRequest, s: { udevFlags?: number; operation?: string }): Ticket | undefined {
     const action = cookieAction(command, req)
-    this.#checkNodes(action, req, s)
     if (action === undefined) return undefined
-    return this.#udev.begin(s.operation ?? command, label(req), s.udevFlags, action)
+    // 'auto' is decided once per operation: each look at udev's control socket is a system call
+    const mode = this.#udev.effectiveMode()
+    this.#checkNodes(action, mode, req, s)
+    return this.#udev.begin(s.operation ?? command, label(req), s.udevFlags, action, mode)
   }
 
   /** A batch carries at most one cookie: on its last uevent-sending request (create's resume). */

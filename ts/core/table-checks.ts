@@ -3,10 +3,10 @@
 import { existsSync, statSync } from 'node:fs'
 import { DmError } from './errors'
 import { KMSG, kmsgNow, lastTableError, readKmsg } from './kmsg'
-import { targetType, type RawTarget } from './table'
+import { targetType, type RawTarget, type Sectors } from './table'
 
 /** The device arguments of a registered target's params: paths and major:minor tokens. */
-function deviceTokens(t: RawTarget): string[] {
+function deviceTokens(t: RawTarget<Sectors>): string[] {
   if (targetType(t.type) === undefined) return [] // an unknown target's arguments mean nothing to us
   return t.params.split(/\s+/).filter((w) => w.startsWith('/') || /^\d+:\d+$/.test(w))
 }
@@ -15,7 +15,7 @@ function deviceTokens(t: RawTarget): string[] {
  * Device paths in the table must exist and be block devices, and major:minor pairs must name a block device
  * (when /sys is there to ask). Raises what the kernel would (ENODEV, ENXIO), naming the target and device.
  */
-export function checkTableDevices(targets: readonly RawTarget[], operation: string, device: string): void {
+export function checkTableDevices(targets: readonly RawTarget<Sectors>[], operation: string, device: string): void {
   const sysfs = existsSync('/sys/dev/block')
   targets.forEach((t, i) => {
     for (const dev of deviceTokens(t)) {
@@ -53,7 +53,7 @@ function kind(st: import('node:fs').Stats): string {
 export interface LoadContext {
   major?: number
   minor?: number
-  targets: readonly RawTarget[]
+  targets: readonly RawTarget<Sectors>[]
   /** kmsgNow() before the ioctl */
   since: number
   /** whether the dm device exists (so ENXIO is about a device in the table, not the dm device) */

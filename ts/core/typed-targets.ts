@@ -22,22 +22,26 @@ declare const unknownTargetType: unique symbol
  */
 export type UnknownTargetType = '(unknown target type)' & { readonly [unknownTargetType]: true }
 
-/** A target of a type devmapper has no parser for: its sectors, type name and raw parameter string. */
-export type UnknownTarget = { start: number; length: number; type: UnknownTargetType; params: string }
+/**
+ * A target of a type devmapper has no parser for: its sectors, type name and raw parameter string. `N`, here and
+ * below, is how start and length are read: `number` by default (exact; a value past 2^53 is refused with ERANGE,
+ * never rounded), `bigint` with the `{ bigint: true }` option.
+ */
+export type UnknownTarget<N extends number | bigint = number> = { start: N; length: N; type: UnknownTargetType; params: string }
 
 /** One member per known type: the raw fields with `type` as the literal name, and that type's typed fields. */
-export type KnownTarget<Fields> = {
-  [K in keyof Fields & string]: { start: number; length: number; type: K; params: string } & Fields[K]
+export type KnownTarget<Fields, N extends number | bigint = number> = {
+  [K in keyof Fields & string]: { start: N; length: N; type: K; params: string } & Fields[K]
 }[keyof Fields & string]
 
 /**
  * A target as `table()` returns it: `start`, `length`, `type`, `params` and the typed fields of its type
  * (`if (t.type === 'linear') t.device`). Types without a parser are `UnknownTarget`s.
  */
-export type TableTarget = KnownTarget<TableFieldsByType> | UnknownTarget
+export type TableTarget<N extends number | bigint = number> = KnownTarget<TableFieldsByType, N> | UnknownTarget<N>
 
 /**
  * A target as `status()` returns it: `start`, `length`, `type`, `params` (the raw status line) and the typed
  * status fields of its type (`if (s.type === 'thin-pool' && s.state === 'active') s.usedDataBlocks`).
  */
-export type StatusTarget = KnownTarget<StatusFieldsByType> | UnknownTarget
+export type StatusTarget<N extends number | bigint = number> = KnownTarget<StatusFieldsByType, N> | UnknownTarget<N>

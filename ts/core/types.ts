@@ -1,5 +1,6 @@
 // The facade's public request and reply shapes.
 import type { NativeControl } from './native'
+import type { SectorsOptions } from './table'
 import type { UdevCallOptions, UdevMode } from './udev'
 import type { NameMangling } from './validate'
 
@@ -99,4 +100,14 @@ export interface DeviceMapperOptions {
    * process left without a live table. Default: none (uuids are the caller's).
    */
   uuidPrefix?: string
+}
+
+/** table()'s options: the inactive slot instead of the live one; start and length as bigints. */
+export interface TableOptions extends SectorsOptions {
+  inactive?: boolean
+}
+
+/** status()'s options: `noFlush` keeps a thin-pool from committing first; start and length as bigints. */
+export interface StatusOptions extends SectorsOptions {
+  noFlush?: boolean
 }

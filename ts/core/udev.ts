@@ -84,9 +84,8 @@ export class UdevSync {
   }
 
   /** Prepares one operation: validates the per-call flags and, in udev mode, creates its cookie semaphore. */
-  begin(operation: string, device: string, callFlags: number | undefined, action: NodeAction): Ticket {
+  begin(operation: string, device: string, callFlags: number | undefined, action: NodeAction, mode = this.effectiveMode()): Ticket {
     const flags = callFlags === undefined ? 0 : checkUint(callFlags, operation, 'udevFlags', 0xffff, device)
-    const mode = this.effectiveMode()
     if (mode === 'none') return { operation, device, eventNr: cookie(flags, 0), nodes: false, action }
     if (mode === 'manual') return { operation, device, eventNr: cookie(flags | NO_UDEV_FLAGS, 0), nodes: true, action }
     if (!existsSync(UDEV_CONTROL)) {

@@ -6,8 +6,12 @@ const NAME_MAX = 127 // DM_NAME_LEN - 1
 const UUID_MAX = 128 // DM_UUID_LEN - 1
 const TYPE_MAX = 15 // DM_MAX_TYPE_NAME - 1
 
+// The common case, checked without encoding: 1..127 bytes of libdm's whitelisted ASCII, not '.', '..' or 'control'.
+const PLAIN_NAME = /^(?!\.\.?$|control$)[A-Za-z0-9#+\-.:=@_]{1,127}$/
+
 export function checkName(name: unknown, operation: string, field = 'name'): string {
   if (typeof name !== 'string') throw invalid(operation, field, `must be a string, got ${show(name)}`)
+  if (PLAIN_NAME.test(name)) return name
   // A lone surrogate would go out as the bytes of U+FFFD: a different name than the caller's.
   if (/\p{Cs}/u.test(name)) throw invalid(operation, field, 'must be well-formed Unicode (it has a lone surrogate); use a Buffer for raw bytes', printable(name))
   return checkNameBytes(name, Buffer.from(name), operation, field)

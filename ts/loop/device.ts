@@ -1,6 +1,6 @@
-// Loop devices as paths, numbers and fds: resolving a reference, making a missing /dev/loopN, opening it, the
-// DmError for a failed call, and LOOP_GET_STATUS64 + sysfs turned into a LoopInfo.
-import { chmodSync, constants, lstatSync, openSync, statSync, type BigIntStats, type Stats } from 'node:fs'
+// Loop devices as paths, numbers and fds: resolving a reference, making a missing /dev/loopN or /dev/loop-control,
+// opening it, the DmError for a failed call, and LOOP_GET_STATUS64 + sysfs turned into a LoopInfo.
+import { chmodSync, constants, lstatSync, openSync, readFileSync, statSync, type BigIntStats, type Stats } from 'node:fs'
 import { constants as os } from 'node:os'
 import { DmError, errnoName, invalid } from '../core/errors'
 import type { NativeLoopStatus } from '../core/native'
@@ -58,6 +58,36 @@ export function ensureLoopNode(n: number): string {
   const err = native.udev.mknod(path, dev.major, dev.minor, NODE_MODE)
   if (err === 0) chmodSync(path, NODE_MODE) // mknod's mode went through the umask
   else if (err !== os.errno.EEXIST /* made meanwhile */) throw loopError(err, 'mknod', path, 'cannot create the loop device node')
+  return path
+}
+
+const MISC_LOOP_CONTROL = '/sys/class/misc/loop-control/dev'
+
+/**
+ * Makes /dev/loop-control if it is missing (a container or a minimal /dev) and the loop module is there (sysfs
+ * gives its major:minor), as ensureLoopNode does for /dev/loopN. Otherwise a DmError naming the path and what to
+ * do. A node that is there is left alone, unless it is not a character device (then the error says so).
+ */
+export function ensureLoopControl(): string {
+  const path = LOOP_CONTROL
+  const st = lstatOrUndefined(path)
+  if (st !== undefined) {
+    if (st.isCharacterDevice() || st.isSymbolicLink()) return path
+    throw new DmError({ message: `open ${path}: exists but is not a character device; remove it and the node is made again (or: mknod ${path} c 10 237)`, code: 'ENOTTY', operation: 'open', device: path })
+  }
+  let dev: string
+  try {
+    dev = readFileSync(MISC_LOOP_CONTROL, 'utf8').trim()
+  } catch {
+    throw new DmError({ message: `open ${path}: no such node, and the kernel has no loop-control device (${MISC_LOOP_CONTROL} is missing): load the loop module (modprobe loop)`, code: 'ENOENT', operation: 'open', device: path })
+  }
+  const m = /^(\d+):(\d+)$/.exec(dev)
+  if (!m) throw new DmError({ message: `open ${path}: no such node, and ${MISC_LOOP_CONTROL} says '${dev}', not major:minor`, code: 'ENOENT', operation: 'open', device: path })
+  const err = native.udev.mknod(path, Number(m[1]), Number(m[2]), NODE_MODE, true)
+  if (err === 0) chmodSync(path, NODE_MODE) // mknod's mode went through the umask
+  else if (err !== os.errno.EEXIST /* made meanwhile */) {
+    throw loopError(err, 'mknod', path, `no such node and it cannot be created; create it (mknod ${path} c ${m[1]} ${m[2]}) or mount devtmpfs on /dev`)
+  }
   return path
 }
 

@@ -5,7 +5,7 @@ import { constants as os } from 'node:os'
 import { DmError, invalid, withCleanupError } from '../core/errors'
 import type { NativeLoopConfig, NativeLoopStatus } from '../core/native'
 import {
-  LOOP_CONTROL, LoFlags, decodeKernelDev, decodeStatDev, ensureLoopNode, fsError, loopError, openLoop, resolveLoop, toInfo,
+  LOOP_CONTROL, LoFlags, decodeKernelDev, decodeStatDev, ensureLoopControl, ensureLoopNode, fsError, loopError, openLoop, resolveLoop, toInfo,
 } from './device'
 import { ioctl, runAsync, runSync, sleep, type Steps } from './steps'
 import { boundNumbers } from './sysfs'
@@ -77,7 +77,7 @@ function* attachSteps(plan: AttachPlan): Steps<LoopInfo> {
   let ctl: number | undefined
   try {
     try {
-      ctl = openSync(LOOP_CONTROL, constants.O_RDWR)
+      ctl = openSync(ensureLoopControl(), constants.O_RDWR)
     } catch (err) {
       throw fsError(err, 'open', LOOP_CONTROL)
     }

@@ -1,13 +1,13 @@
 // cache `<metadata dev> <cache dev> <origin dev> <block sectors> <#features> <feature>... <policy> <#policy args>
 // <key> <value>...` (Documentation/admin-guide/device-mapper/cache.rst). The kernel echoes everything after the
 // three devices as given, so tables round-trip exactly.
-import type { TargetType } from '../core/table'
+import type { Sectors, TargetType } from '../core/table'
 import { Checker, Tokens, argGroup, decimal, join, lenient, type BlockDevice } from './common'
 
 export type CacheFeature = 'writethrough' | 'writeback' | 'passthrough' | 'metadata2' | 'no_discard_passdown'
 export type CacheTarget = {
-  start?: number
-  length: number
+  start?: Sectors
+  length: Sectors
   type: 'cache'
   metadataDevice: BlockDevice
   cacheDevice: BlockDevice
@@ -156,7 +156,7 @@ export const cacheType: TargetType = {
 
 /** A cache target: `originDevice` cached on `cacheDevice`, with its metadata on `metadataDevice`. Defaults: 256 KiB blocks (512 sectors), policy smq. */
 export function cache(
-  length: number,
+  length: Sectors,
   devices: { metadataDevice: BlockDevice; cacheDevice: BlockDevice; originDevice: BlockDevice },
   options: { blockSize?: number; features?: CacheFeature[]; policy?: string; policyArgs?: Record<string, string | number> } = {},
 ): CacheTarget {

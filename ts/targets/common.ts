@@ -32,6 +32,15 @@ export class Checker {
     return value
   }
 
+  /** A sector offset or count (sector_t): a safe-integer number, or a bigint up to 2^64 - 1, kept exact. */
+  sectors(value: unknown, field: string, min = 0): number | bigint {
+    if (typeof value === 'bigint') {
+      if (value < BigInt(min) || value > 2n ** 64n - 1n) throw this.fail(field, `must be a bigint in ${min}..2^64-1, got ${value}n`)
+      return value
+    }
+    return this.uint(value, field, min)
+  }
+
   /** A device reference, as the kernel argument: the path, or 'major:minor'. */
   device(value: unknown, field: string): string {
     if (typeof value === 'string') {
@@ -162,7 +171,7 @@ export function argGroup(args: readonly string[], always: boolean): string {
 }
 
 /** Joins non-empty parts with single spaces. */
-export function join(...parts: (string | number | undefined)[]): string {
+export function join(...parts: (string | number | bigint | undefined)[]): string {
   return parts.filter((p) => p !== undefined && p !== '').join(' ')
 }
 

@@ -3,7 +3,7 @@
 // a crypt target are loaded and read with DM_SECURE_DATA_FLAG; keys read back come as CryptKey, which prints
 // as '<redacted>' (console.log, JSON, template strings) until `.reveal()` is called.
 import { inspect } from 'node:util'
-import type { TargetType } from '../core/table'
+import type { Sectors, TargetType } from '../core/table'
 import { Checker, argGroup, join, lenient, type BlockDevice } from './common'
 
 export const REDACTED = '<redacted>'
@@ -34,16 +34,16 @@ export class CryptKey {
 }
 
 export type CryptTarget = {
-  start?: number
-  length: number
+  start?: Sectors
+  length: Sectors
   type: 'crypt'
   /** 'aes-xts-plain64', 'capi:xts(aes)-plain64', ... */
   cipher: string
   key: string | CryptKey
   /** sector number added to the IV */
-  ivOffset: number
+  ivOffset: Sectors
   device: BlockDevice
-  offset: number
+  offset: Sectors
   /** allow_discards, same_cpu_crypt, sector_size:<bytes>, iv_large_sectors, ... */
   options?: string[]
 }
@@ -63,9 +63,9 @@ export const cryptType: TargetType = {
     return join(
       c.word(target.cipher, 'cipher'),
       key,
-      c.uint(target.ivOffset ?? 0, 'ivOffset'),
+      c.sectors(target.ivOffset ?? 0, 'ivOffset'),
       c.device(target.device, 'device'),
-      c.uint(target.offset ?? 0, 'offset'),
+      c.sectors(target.offset ?? 0, 'offset'),
       argGroup(c.words(target.options, 'options'), false),
     )
   },
@@ -88,11 +88,11 @@ export const cryptType: TargetType = {
 
 /** A dm-crypt target over `device` with `cipher` (e.g. aes-xts-plain64) and `key` (hex, or a CryptKey); the table is sent with DM_SECURE_DATA_FLAG. */
 export function crypt(
-  length: number,
+  length: Sectors,
   device: BlockDevice,
   cipher: string,
   key: string | CryptKey,
-  options: { offset?: number; ivOffset?: number; options?: string[] } = {},
+  options: { offset?: Sectors; ivOffset?: Sectors; options?: string[] } = {},
 ): CryptTarget {
   return { length, type: 'crypt', cipher, key, ivOffset: options.ivOffset ?? 0, device, offset: options.offset ?? 0, options: options.options ?? [] }
 }

@@ -1,16 +1,16 @@
 // delay `<dev> <offset> <ms> [<write dev> <offset> <ms> [<flush dev> <offset> <ms>]]` (drivers/md/dm-delay.c):
 // reads (and, without a write class, writes and flushes) are delayed by `delay` ms. Status:
 // `<reads> <writes> <flushes>` in flight.
-import type { TargetType } from '../core/table'
+import type { Sectors, TargetType } from '../core/table'
 import { Checker, join, lenient, type BlockDevice } from './common'
 
-export type DelayClass = { device: BlockDevice; offset: number; delay: number }
+export type DelayClass = { device: BlockDevice; offset?: Sectors; delay: number }
 export type DelayTarget = {
-  start?: number
-  length: number
+  start?: Sectors
+  length: Sectors
   type: 'delay'
   device: BlockDevice
-  offset: number
+  offset: Sectors
   /** milliseconds */
   delay: number
   /** where writes go and their delay (default: same as reads) */
@@ -32,7 +32,7 @@ export const delayType: TargetType = {
   build(target, operation, at) {
     const c = new Checker(target, at ?? { operation })
     const cls = (o: Record<string, unknown>, f: string) =>
-      join(c.device(o.device, `${f}device`), c.uint(o.offset ?? 0, `${f}offset`), c.uint(o.delay, `${f}delay`, 0, 0xffffffff))
+      join(c.device(o.device, `${f}device`), c.sectors(o.offset ?? 0, `${f}offset`), c.uint(o.delay, `${f}delay`, 0, 0xffffffff))
     if (target.flush !== undefined && target.write === undefined) throw c.fail('flush', "needs 'write' (the kernel reads classes in order)")
     return join(
       cls(target, ''),
@@ -66,7 +66,7 @@ export const delayType: TargetType = {
 }
 
 /** A delay target: I/O to `device` held back `ms` milliseconds; `write` and `flush` can go elsewhere with their own delays. */
-export function delay(length: number, device: BlockDevice, ms: number, options: { offset?: number; write?: DelayClass; flush?: DelayClass } = {}): DelayTarget {
+export function delay(length: Sectors, device: BlockDevice, ms: number, options: { offset?: Sectors; write?: DelayClass; flush?: DelayClass } = {}): DelayTarget {
   const out: DelayTarget = { length, type: 'delay', device, offset: options.offset ?? 0, delay: ms }
   if (options.write) out.write = options.write
   if (options.flush) out.flush = options.flush

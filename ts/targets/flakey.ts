@@ -1,7 +1,7 @@
 // flakey `<dev> <offset> <up seconds> <down seconds> <#feature args> <feature>...` (drivers/md/dm-flakey.c):
 // the device works for `upInterval` seconds, then misbehaves for `downInterval` seconds. Without features, a
 // down device fails all I/O. The kernel always prints the feature-argument count, so the builder does too.
-import type { TargetType } from '../core/table'
+import type { Sectors, TargetType } from '../core/table'
 import { Checker, decimal, join, lenient, type BlockDevice } from './common'
 
 /** corrupt_bio_byte: while down, set byte `byte` (1-based) of matching bios to `value`. */
@@ -9,11 +9,11 @@ export type CorruptBioByte = { corruptBioByte: number; direction: 'r' | 'w'; val
 /** drop_writes / error_writes / error_reads (6.5+ kernels), or a corrupt_bio_byte rule */
 export type FlakeyFeature = 'drop_writes' | 'error_writes' | 'error_reads' | CorruptBioByte
 export type FlakeyTarget = {
-  start?: number
-  length: number
+  start?: Sectors
+  length: Sectors
   type: 'flakey'
   device: BlockDevice
-  offset: number
+  offset: Sectors
   upInterval: number
   downInterval: number
   features?: FlakeyFeature[]
@@ -45,7 +45,7 @@ export const flakeyType: TargetType = {
     }
     return join(
       c.device(target.device, 'device'),
-      c.uint(target.offset ?? 0, 'offset'),
+      c.sectors(target.offset ?? 0, 'offset'),
       c.uint(target.upInterval, 'upInterval', 0, 0xffffffff),
       c.uint(target.downInterval, 'downInterval', 0, 0xffffffff),
       args.length,
@@ -81,9 +81,9 @@ function parseFeatures(args: string[]): FlakeyFeature[] | undefined {
 
 /** A flakey target over `device`: available for `upInterval` seconds, then failing (or corrupting, per `features`) for `downInterval` seconds. */
 export function flakey(
-  length: number,
+  length: Sectors,
   device: BlockDevice,
-  options: { offset?: number; upInterval: number; downInterval: number; features?: FlakeyFeature[] },
+  options: { offset?: Sectors; upInterval: number; downInterval: number; features?: FlakeyFeature[] },
 ): FlakeyTarget {
   return {
     length,

@@ -1,15 +1,15 @@
 // linear: `<dev> <offset>` -> maps a range of one device. No status.
-import type { TargetType } from '../core/table'
+import type { Sectors, TargetType } from '../core/table'
 import { Checker, decimal, join, lenient, type BlockDevice } from './common'
 
-export type LinearTarget = { start?: number; length: number; type: 'linear'; device: BlockDevice; offset: number }
+export type LinearTarget = { start?: Sectors; length: Sectors; type: 'linear'; device: BlockDevice; offset?: Sectors }
 export type LinearParams = { device: string; offset: number }
 
 export const linearType: TargetType = {
   type: 'linear',
   build(target, operation, at) {
     const c = new Checker(target, at ?? { operation })
-    return join(c.device(target.device, 'device'), c.uint(target.offset ?? 0, 'offset'))
+    return join(c.device(target.device, 'device'), c.sectors(target.offset ?? 0, 'offset'))
   },
   parseParams: lenient((t): LinearParams | undefined => {
     const [device, offset] = [t.next(), decimal(t.next())]
@@ -20,7 +20,7 @@ export const linearType: TargetType = {
 }
 
 /** `length` sectors of `device` from sector `offset` (default 0). */
-export function linear(length: number, device: BlockDevice, offset = 0): LinearTarget {
+export function linear(length: Sectors, device: BlockDevice, offset: Sectors = 0): LinearTarget {
   return { length, type: 'linear', device, offset }
 }
 

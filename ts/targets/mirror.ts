@@ -1,7 +1,7 @@
 // mirror `<log type> <#log args> <log args> <#mirrors> (<dev> <offset>)... [<#features> <feature>...]`
 // (drivers/md/dm-raid1.c). Logs: `core <region> [sync|nosync]` in memory, `disk <dev> <region> [sync|nosync]`
 // on a log device. Status: `<#mirrors> <dev>... <in sync>/<regions> 1 <health chars> <#log status> <log status>`.
-import type { TargetType } from '../core/table'
+import type { Sectors, TargetType } from '../core/table'
 import { Checker, Tokens, argGroup, decimal, join, lenient, type BlockDevice } from './common'
 
 export type MirrorLog =
@@ -10,8 +10,8 @@ export type MirrorLog =
 /** mirror features: handle_errors (a failed leg is taken out instead of ignored), keep_log (needs handle_errors) */
 export type MirrorFeature = 'handle_errors' | 'keep_log'
 export type MirrorTarget = {
-  start?: number
-  length: number
+  start?: Sectors
+  length: Sectors
   type: 'mirror'
   log: MirrorLog
   mirrors: { device: BlockDevice; offset: number }[]
@@ -102,7 +102,7 @@ export const mirrorType: TargetType = {
  * (`{ type: 'core', regionSize: 1024 }`: legs resync in full after every activation), offsets 0, no features.
  */
 export function mirror(
-  length: number,
+  length: Sectors,
   mirrors: { device: BlockDevice; offset?: number }[],
   options: { log?: MirrorLog; features?: MirrorFeature[] } = {},
 ): MirrorTarget {

@@ -1,13 +1,13 @@
 // raid `<raid type> <#params> <chunk sectors> [<param>...] <#devices> (<metadata dev|-> <data dev|->)...`
 // (Documentation/admin-guide/device-mapper/dm-raid.rst; md personalities raid1/raid10/raid4-6 underneath).
 // Status: `<type> <#devices> <health chars> <synced>/<total> <sync action> <mismatches> [<data offset> [<journal>]]`.
-import type { TargetType } from '../core/table'
+import type { Sectors, TargetType } from '../core/table'
 import { Checker, Tokens, argGroup, decimal, join, lenient, type BlockDevice } from './common'
 
 export type RaidDevice = { metadata: BlockDevice | null; data: BlockDevice | null }
 export type RaidTarget = {
-  start?: number
-  length: number
+  start?: Sectors
+  length: Sectors
   type: 'raid'
   /** raid0, raid1, raid10, raid4, raid5_la, raid6_zr, ... */
   raidType: string
@@ -95,7 +95,7 @@ export const raidType: TargetType = {
  * it but requires the field) and to 128 (64 KiB) otherwise; `options` are the optional raid params, e.g.
  * `['region_size', '1024', 'nosync']`.
  */
-export function raid(length: number, raidType: string, devices: RaidDevice[], options: { chunkSize?: number; options?: string[] } = {}): RaidTarget {
+export function raid(length: Sectors, raidType: string, devices: RaidDevice[], options: { chunkSize?: number; options?: string[] } = {}): RaidTarget {
   return {
     length,
     type: 'raid',

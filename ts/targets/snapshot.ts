@@ -1,16 +1,16 @@
 // snapshot-origin `<origin>`; snapshot and snapshot-merge `<origin> <cow> <P|PO|N> <chunk sectors>
 // [<#features> discard_zeroes_cow [discard_passdown_origin]]` (drivers/md/dm-snap.c). Snapshot status:
 // `<allocated>/<total> <metadata>` in sectors, or Invalid, Overflow, Merge failed, Unknown.
-import type { TargetType } from '../core/table'
+import type { Sectors, TargetType } from '../core/table'
 import { Checker, argGroup, decimal, join, lenient, type BlockDevice } from './common'
 
-export type SnapshotOriginTarget = { start?: number; length: number; type: 'snapshot-origin'; origin: BlockDevice }
+export type SnapshotOriginTarget = { start?: Sectors; length: Sectors; type: 'snapshot-origin'; origin: BlockDevice }
 export type SnapshotOriginParams = { origin: string }
 export type Persistence = 'P' | 'PO' | 'N'
 export type SnapshotFeature = 'discard_zeroes_cow' | 'discard_passdown_origin'
 export type SnapshotTarget = {
-  start?: number
-  length: number
+  start?: Sectors
+  length: Sectors
   type: 'snapshot' | 'snapshot-merge'
   origin: BlockDevice
   cow: BlockDevice
@@ -87,13 +87,13 @@ export const snapshotType = snapshotKind('snapshot')
 export const snapshotMergeType = snapshotKind('snapshot-merge')
 
 /** The snapshot-origin target over `origin`: writes to it copy the old chunks into every snapshot first. */
-export function snapshotOrigin(length: number, origin: BlockDevice): SnapshotOriginTarget {
+export function snapshotOrigin(length: Sectors, origin: BlockDevice): SnapshotOriginTarget {
   return { length, type: 'snapshot-origin', origin }
 }
 
 /** A snapshot of `origin` keeping changed chunks on `cow`. Defaults: persistent (P), 8 KiB chunks (16 sectors); `merge: true` gives snapshot-merge. */
 export function snapshot(
-  length: number,
+  length: Sectors,
   origin: BlockDevice,
   cow: BlockDevice,
   options: { persistent?: Persistence; chunkSize?: number; features?: SnapshotFeature[]; merge?: boolean } = {},
@@ -116,7 +116,7 @@ export function snapshot(
  * persistent ('P' or 'PO'); its stored chunk size is used when `chunkSize` is 0.
  */
 export function snapshotMerge(
-  length: number,
+  length: Sectors,
   origin: BlockDevice,
   cow: BlockDevice,
   options: { persistent?: 'P' | 'PO'; chunkSize?: number; features?: SnapshotFeature[] } = {},

@@ -1,10 +1,10 @@
 // striped: `<#stripes> <chunk sectors> (<dev> <offset>)...`. The length must split evenly into stripes and each
 // stripe's share into whole chunks (drivers/md/dm-stripe.c). Status: `<#stripes> <dev>... 1 <A|D per stripe>`.
-import type { TargetType } from '../core/table'
+import type { Sectors, TargetType } from '../core/table'
 import { Checker, decimal, join, lenient, type BlockDevice } from './common'
 
-export type Stripe = { device: BlockDevice; offset: number }
-export type StripedTarget = { start?: number; length: number; type: 'striped'; chunkSize: number; stripes: Stripe[] }
+export type Stripe = { device: BlockDevice; offset?: Sectors }
+export type StripedTarget = { start?: Sectors; length: Sectors; type: 'striped'; chunkSize: number; stripes: Stripe[] }
 export type StripedParams = { chunkSize: number; stripes: { device: string; offset: number }[] }
 /** Per stripe: its device, and 'A' (alive) or 'D' (an I/O error was seen). */
 export type StripedStatus = { stripes: { device: string; health: string }[] } | Record<string, never>
@@ -15,16 +15,18 @@ export const stripedType: TargetType = {
     const c = new Checker(target, at ?? { operation })
     const stripes = c.array(target.stripes, 'stripes', 1)
     const chunk = c.uint(target.chunkSize, 'chunkSize', 1, 0xffffffff)
-    const length = target.length
-    if (length % stripes.length !== 0) {
+    // bigint arithmetic: the length may be past 2^53 (core has checked it is a u64)
+    const length = BigInt(target.length)
+    const n = BigInt(stripes.length)
+    if (length % n !== 0n) {
       throw c.fail('length', `(${length}) must be divisible by the number of stripes (${stripes.length})`)
     }
-    if ((length / stripes.length) % chunk !== 0) {
-      throw c.fail('chunkSize', `(${chunk}) must divide the length per stripe (${length / stripes.length})`)
+    if ((length / n) % BigInt(chunk) !== 0n) {
+      throw c.fail('chunkSize', `(${chunk}) must divide the length per stripe (${length / n})`)
     }
     const devs = stripes.map((s, i) => {
       const o = c.object(s, `stripes[${i}]`)
-      return join(c.device(o.device, `stripes[${i}].device`), c.uint(o.offset ?? 0, `stripes[${i}].offset`))
+      return join(c.device(o.device, `stripes[${i}].device`), c.sectors(o.offset ?? 0, `stripes[${i}].offset`))
     })
     return join(stripes.length, chunk, ...devs)
   },
@@ -53,7 +55,7 @@ export const stripedType: TargetType = {
 }
 
 /** Stripes `length` sectors over `stripes` in chunks of `chunkSize` sectors. */
-export function striped(length: number, chunkSize: number, stripes: Stripe[]): StripedTarget {
+export function striped(length: Sectors, chunkSize: number, stripes: Stripe[]): StripedTarget {
   return { length, type: 'striped', chunkSize, stripes }
 }
 

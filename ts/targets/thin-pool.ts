@@ -1,12 +1,12 @@
 // thin-pool `<metadata dev> <data dev> <block sectors> <low water mark (blocks)> <#features> <feature>...`
 // (drivers/md/dm-thin.c; the kernel always prints the feature count, so the builder does too).
-import type { TargetType } from '../core/table'
+import type { Sectors, TargetType } from '../core/table'
 import { Checker, Tokens, argGroup, decimal, join, lenient, type BlockDevice } from './common'
 
 export type ThinPoolFeature = 'skip_block_zeroing' | 'ignore_discard' | 'no_discard_passdown' | 'read_only' | 'error_if_no_space'
 export type ThinPoolTarget = {
-  start?: number
-  length: number
+  start?: Sectors
+  length: Sectors
   type: 'thin-pool'
   metadataDevice: BlockDevice
   dataDevice: BlockDevice
@@ -127,7 +127,7 @@ function parsePoolStatus(params: string): ThinPoolStatus {
 
 /** A thin pool on `metadataDevice` and `dataDevice`. Defaults: 64 KiB data blocks (128 sectors), low water mark 0, no features. */
 export function thinPool(
-  length: number,
+  length: Sectors,
   metadataDevice: BlockDevice,
   dataDevice: BlockDevice,
   options: { dataBlockSize?: number; lowWaterMark?: number; features?: ThinPoolFeature[] } = {},

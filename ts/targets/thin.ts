@@ -1,14 +1,14 @@
 // thin `<pool dev> <24-bit dev id> [<external origin dev>]` (drivers/md/dm-thin.c). Status:
 // `<mapped sectors> <highest mapped sector|->`, or Fail / Error, or '-' while the device is being torn down.
-import type { TargetType } from '../core/table'
+import type { Sectors, TargetType } from '../core/table'
 import { Checker, decimal, join, lenient, type BlockDevice } from './common'
 
 /** The kernel's MAX_DEV_ID: thin device ids are 24-bit. */
 export const MAX_THIN_ID = 2 ** 24 - 1
 
 export type ThinTarget = {
-  start?: number
-  length: number
+  start?: Sectors
+  length: Sectors
   type: 'thin'
   pool: BlockDevice
   /** the pool's id for this volume, 0..2^24-1 (create it first with the pool message `create_thin <id>`) */
@@ -52,7 +52,7 @@ export const thinType: TargetType = {
 }
 
 /** A thin device: id `deviceId` of the thin pool `pool`, optionally over a read-only `externalOrigin`. */
-export function thin(length: number, pool: BlockDevice, deviceId: number, externalOrigin?: BlockDevice): ThinTarget {
+export function thin(length: Sectors, pool: BlockDevice, deviceId: number, externalOrigin?: BlockDevice): ThinTarget {
   const out: ThinTarget = { length, type: 'thin', pool, deviceId }
   if (externalOrigin !== undefined) out.externalOrigin = externalOrigin
   return out

@@ -1,12 +1,12 @@
 // verity `<version> <data dev> <hash dev> <data block bytes> <hash block bytes> <#data blocks> <hash start block>
 // <algorithm> <root digest hex> <salt hex|-> [<#opts> <opt>...]` (Documentation/admin-guide/device-mapper/
 // verity.rst). Status: 'V' (verified so far) or 'C' (a corrupted block was seen).
-import type { TargetType } from '../core/table'
+import type { Sectors, TargetType } from '../core/table'
 import { Checker, argGroup, join, lenient, type BlockDevice } from './common'
 
 export type VerityTarget = {
-  start?: number
-  length: number
+  start?: Sectors
+  length: Sectors
   type: 'verity'
   /** hash format: 0 (Chrome OS, salt after the data) or 1 (salt first, the usual one) */
   version: 0 | 1

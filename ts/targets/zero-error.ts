@@ -1,9 +1,9 @@
 // zero (reads zeroes, discards writes) and error (fails all I/O): no arguments, no status.
-import type { TargetType } from '../core/table'
+import type { Sectors, TargetType } from '../core/table'
 import { Checker } from './common'
 
-export type ZeroTarget = { start?: number; length: number; type: 'zero' }
-export type ErrorTarget = { start?: number; length: number; type: 'error' }
+export type ZeroTarget = { start?: Sectors; length: Sectors; type: 'zero' }
+export type ErrorTarget = { start?: Sectors; length: Sectors; type: 'error' }
 
 function noArgs(type: string): TargetType {
   return {
@@ -23,12 +23,12 @@ export const zeroType = noArgs('zero')
 export const errorType = noArgs('error')
 
 /** Reads zeroes, discards writes. */
-export function zero(length: number): ZeroTarget {
+export function zero(length: Sectors): ZeroTarget {
   return { length, type: 'zero' }
 }
 
 /** Fails every I/O. */
-export function error(length: number): ErrorTarget {
+export function error(length: Sectors): ErrorTarget {
   return { length, type: 'error' }
 }
 

@@ -8,9 +8,14 @@ export const STEPS = {
   snapshot: ['snapshot.intent', 'snapshot.suspend', 'snapshot.create_snap', 'snapshot.resume', 'snapshot.set_transaction_id', 'snapshot.commit'],
   resize: ['resize.intent', 'resize.reload', 'resize.grow_fs', 'resize.commit'],
   removeVolume: ['remove.intent', 'remove.discard', 'remove.deactivate', 'remove.delete', 'remove.set_transaction_id', 'remove.commit'],
+  growPool: ['grow.intent', 'grow.truncate', 'grow.loop_capacity', 'grow.load', 'grow.resume', 'grow.commit'],
+  /** the delete of a thin id queued by a deferred deletion, at the start of any locked call */
+  purge: ['purge.delete', 'purge.set_transaction_id', 'purge.commit'],
+  /** check({ repair: true }) deleting an orphan thin id */
+  repair: ['repair.delete', 'repair.set_transaction_id', 'repair.commit'],
 } as const
 
-export type Step = (typeof STEPS)[keyof typeof STEPS][number] | 'purge.delete' | 'purge.set_transaction_id' | 'purge.commit'
+export type Step = (typeof STEPS)[keyof typeof STEPS][number]
 
 export const CRASH_ENV = 'DEVMAPPER_VOLUMES_CRASH_AT'
 

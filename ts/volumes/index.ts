@@ -7,7 +7,7 @@
 // Imports core and the wings below it (targets, thin, events, loop) only; never ts/index.ts or ts/device-mapper.ts.
 export { VolumeManager } from './manager'
 export { STEPS, CRASH_ENV } from './faults'
-export type { CheckResult, CreateVolumeOptions, FsType, MountOptions, PoolStatus, RemoveVolumeOptions, VolumeInfo } from './types'
+export type { CheckResult, CreateVolumeOptions, FsType, MountOptions, PoolStatus, RemoveVolumeOptions, TransactionRecovery, VolumeInfo } from './types'
 export { SECTOR_BYTES, parseSize } from './sizes'
 export type { Size } from './sizes'
 export { METADATA_BLOCK_BYTES, thinMetadataSize, thinMetadataSizeCli } from './metadata-size'

@@ -4,7 +4,7 @@
 // undo what a dead process left (reconcile), then run. Each kernel step is preceded by an intent in the state
 // and, on pools we own, committed by moving the pool's transaction id; see reconcile.ts for the rules.
 import { randomBytes } from 'node:crypto'
-import { closeSync, existsSync, ftruncateSync, mkdirSync, openSync, readdirSync, rmSync, rmdirSync, writeFileSync } from 'node:fs'
+import { closeSync, existsSync, fstatSync, ftruncateSync, mkdirSync, openSync, readdirSync, rmSync, rmdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { DeviceMapper } from '../core/device-mapper'
@@ -25,7 +25,7 @@ import { createPoolDevice, devicePrefix, infoOrUndefined, lowWaterMark, setupPoo
 import { checkTransactionId, decide } from './reconcile'
 import { readState, STATE_VERSION, statePath, sweepTemps, writeState, type FsType, type Intent, type State, type VolumeRecord } from './store'
 import { lockRoot } from './lock'
-import type { CheckResult, CreateVolumeOptions, MountOptions, PoolStatus, RemoveVolumeOptions, VolumeInfo } from './types'
+import type { CheckResult, CreateVolumeOptions, MountOptions, PoolStatus, RemoveVolumeOptions, TransactionRecovery, VolumeInfo } from './types'
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.+-]{0,63}$/
 const LOCK_FILE = 'lock'
@@ -40,6 +40,22 @@ function checkVolumeName(name: unknown, operation: string, field = 'name'): stri
 
 function notFound(operation: string, name: string): DmError {
   return new DmError({ message: `${operation}: no volume named '${name}'`, code: 'ENOENT', operation, device: name })
+}
+
+/** Extends `file` to `bytes` (sparse: no blocks written); never shrinks it. */
+function growFile(file: string, bytes: number): void {
+  const fd = openSync(file, 'r+')
+  try {
+    if (fstatSync(fd).size < bytes) ftruncateSync(fd, bytes)
+  } finally {
+    closeSync(fd)
+  }
+}
+
+/** A thin target's params `<pool> <id> [<external origin>]` on this pool's major:minor and this id. */
+function sameThin(params: string, poolDev: string, id: number): boolean {
+  const [pool, dev] = params.trim().split(/\s+/)
+  return pool === poolDev && Number(dev) === id
 }
 
 function isCode(err: unknown, ...codes: string[]): boolean {
@@ -86,6 +102,11 @@ export class VolumeManager {
       sweepTemps(cfg.root)
       let state = readState(cfg.root)
       const identity = state?.identity ?? randomBytes(8).toString('hex')
+      if (state?.intent?.op === 'grow' && state.pool.kind === 'loop' && existsSync(loopFiles(cfg.root).data) && !(await infoOrUndefined(dm, state.pool.name))) {
+        // the pool went (a reboot) mid-grow: remake it at the new size, which its metadata may count already
+        growFile(loopFiles(cfg.root).data, state.intent.size)
+        state.pool.loopDataSize = state.intent.size
+      }
       setup = await setupPool(dm, cfg, state, identity)
       if (!state) {
         // The record goes to disk before the pool is made, so a crash in between leaves a pool this root knows.
@@ -131,6 +152,106 @@ export class VolumeManager {
     } finally {
       lock.release()
     }
+  }
+
+  /**
+   * Recovers a root whose pool's transaction id was moved by someone else (say `dmsetup message POOL 0
+   * set_transaction_id 5 6`): every call then fails with EBUSY. Under the root's lock, this adopts the pool's
+   * transaction id into the state, but only when nothing else says the pool and the state disagree: no operation
+   * in flight, the pool's id not below the stored one (older metadata), no device outside this root mapping a
+   * thin id of the pool, every device of this root mapping its volume's id, and every volume's thin id present in
+   * the pool (opened read-only through a short-lived probe device; nothing is written). Otherwise it refuses
+   * (EBUSY, or EIO for a pool that is not active) saying why, and changes nothing. It cannot see ids someone else
+   * made in the pool: check() lists them afterwards, check({ repair: true }) deletes them. Call it instead of
+   * open, then open.
+   */
+  static async recoverTransactionId(options: VolumeManagerOptions): Promise<TransactionRecovery> {
+    const op = 'recoverTransactionId'
+    const cfg = resolveVolumeOptions(options)
+    if (!existsSync(statePath(cfg.root))) throw new DmError({ message: `${op}: ${cfg.root} has no volume state`, code: 'ENOENT', operation: op, device: cfg.root })
+    const dm = new DeviceMapper()
+    try {
+      const lock = await lockRoot(join(cfg.root, LOCK_FILE))
+      try {
+        const state = readState(cfg.root)!
+        const setup = await setupPool(dm, cfg, state, state.identity)
+        const vm = new VolumeManager(cfg, dm, state.pool.name)
+        try {
+          return await vm.#recoverTxid(state)
+        } catch (err) {
+          if (setup.createdPool) await dm.remove(setup.record.name, { retries: 5 }).catch(() => undefined)
+          for (const n of setup.attachedLoops) await detachLoop(n).catch(() => undefined)
+          throw err
+        }
+      } finally {
+        lock.release()
+      }
+    } finally {
+      dm.close()
+    }
+  }
+
+  async #recoverTxid(state: State): Promise<TransactionRecovery> {
+    const op = 'recoverTransactionId'
+    const kernel = await this.#poolTxid()
+    const stored = BigInt(state.transactionId)
+    const out: TransactionRecovery = { pool: this.#poolName, stored: String(stored), kernel: String(kernel), adopted: false, checked: [] }
+    const refuse = (why: string): DmError =>
+      new DmError({ message: `${op}: thin pool ${this.#poolName} has transaction id ${kernel}, this root committed ${stored}; not adopting it: ${why}`, code: 'EBUSY', operation: op, device: this.#poolName })
+    if (!this.#useTxid(state)) return out // LVM's pool: its transaction id is LVM's, never compared
+    const i = state.intent
+    if (kernel === stored || (i && 'txid' in i && BigInt(i.txid) === stored && kernel === stored + 1n)) return out // open copes
+    const st = await this.#pool().status()
+    if (st.state === 'active' && st.needsCheck) throw refuse('the pool is flagged needs_check; repair its metadata (thin_check/thin_repair) first')
+    if (i) throw refuse(`an operation was in flight (${i.op}${'name' in i ? ` of '${i.name}'` : ''}), and whether the pool's transaction id includes it cannot be told`)
+    if (kernel < stored) throw refuse('the pool is behind this root (older or restored metadata): ids made or deleted since may be gone or back')
+    out.checked.push('no operation in flight', `the pool's id ${kernel} is past the stored ${stored}`)
+
+    const pool = await this.#poolDev()
+    const uuidPrefix = `DMVOL-${state.identity}-`
+    const byId = new Map(Object.entries(state.volumes).map(([n, v]) => [v.deviceId, n]))
+    const pending = new Set(state.pendingDeletes)
+    const active = new Set<number>()
+    const tables = await this.#dm.tableAll({ bigint: true }) // only type and params are read: a huge foreign device must not fail this
+    const infos = new Map((await this.#dm.list()).map((d) => [d.name, d]))
+    for (const [name, targets] of tables) {
+      const thin = targets.filter((t) => t.type === 'thin' && t.params.trim().split(/\s+/)[0] === pool)
+      const uuid = infos.get(name)?.uuid ?? ''
+      if (thin.length === 0) continue
+      if (name === this.#probeName()) continue // a probe a killed recovery left; removed below
+      if (!uuid.startsWith(uuidPrefix)) throw refuse(`device ${name} (not this root's) maps thin id ${thin.map((t) => t.params.trim().split(/\s+/)[1]).join(', ')} of the pool: someone else is using it`)
+      const id = Number(thin[0].params.trim().split(/\s+/)[1])
+      const owner = byId.get(id)
+      if (uuid !== volumeUuid(state.identity, id) || (owner === undefined && !pending.has(id)) || (owner !== undefined && name !== this.#deviceName(owner))) {
+        throw refuse(`device ${name} (uuid ${uuid}) maps thin id ${id}, which is not what this root recorded for it`)
+      }
+      active.add(id)
+    }
+    out.checked.push('no device outside this root maps the pool', "this root's devices map their volumes' ids")
+
+    // Every volume's id must be in the pool: an inactive one is opened read-only through a probe device.
+    const probe = this.#probeName()
+    await this.#dm.remove(probe, { retries: 10 }).catch((err: unknown) => {
+      if (!isCode(err, 'ENXIO', 'ENODEV', 'ENOENT')) throw err
+    })
+    for (const [name, rec] of Object.entries(state.volumes).sort(([a], [b]) => a.localeCompare(b))) {
+      if (active.has(rec.deviceId)) continue
+      try {
+        await this.#dm.create(probe, `0 8 thin ${pool} ${rec.deviceId}`, { readOnly: true })
+      } catch (err) {
+        throw refuse(`volume '${name}': thin id ${rec.deviceId} cannot be opened in the pool (${(err as DmError).code ?? (err as Error).message}); it was deleted or never made`)
+      }
+      await this.#dm.remove(probe, { retries: 20 })
+    }
+    out.checked.push(`every volume's thin id is in the pool (${Object.keys(state.volumes).length})`)
+    state.transactionId = String(kernel)
+    this.#save(state)
+    out.adopted = true
+    return out
+  }
+
+  #probeName(): string {
+    return `${devicePrefix(this.#poolName)}-txid-probe`
   }
 
   // ---- plumbing ------------------------------------------------------------------------------------------------
@@ -344,9 +465,14 @@ export class VolumeManager {
         const dev = this.#deviceName(intent.name)
         const info = await infoOrUndefined(this.#dm, dev)
         const rec = state.volumes[intent.name]
+        // Without deferredDeletion a removal that cannot finish now goes back: the volume stays (it is not
+        // committed until its id is deleted), nothing is queued.
+        const mayQueue = intent.deferredDeletion !== false
+        if (!mayQueue && rec && ((info && info.openCount > 0) || (await this.#holders(intent.deviceId, dev)).length > 0)) break
         if (info && info.openCount > 0) await this.#dm.remove(dev, { deferred: true })
         else await this.#deactivateDevice(dev, rec)
         const deleted = await this.#deleteId(intent.deviceId)
+        if (!deleted && !mayQueue && rec) break
         if (!deleted) state.pendingDeletes.push(intent.deviceId)
         else if (this.#useTxid(state) && poolTxid === BigInt(intent.txid)) await this.#commitTxid(state, intent.txid)
         else state.transactionId = String(poolTxid)
@@ -371,6 +497,11 @@ export class VolumeManager {
             }
           }
         }
+        break
+      }
+      case 'grow': {
+        await this.#applyGrow(state, intent.size)
+        state.pool.loopDataSize = intent.size
         break
       }
       case 'purge': {
@@ -621,12 +752,20 @@ export class VolumeManager {
 
   /**
    * Deactivates, discards (when enabled), deletes the thin id, forgets the volume. EBUSY while mounted or open,
-   * unless `deferred`: then the device goes at its last close and its id is deleted after that.
+   * unless `deferred`: then the device goes at its last close and its id is deleted after that. A delete the
+   * pool refuses as busy (another device maps the same thin id) is queued only with `deferredDeletion`; without
+   * it removeVolume fails with EBUSY naming the holder and leaves the volume, the state and the kernel as they were.
    */
   async removeVolume(name: string, options: RemoveVolumeOptions = {}): Promise<void> {
     const op = 'removeVolume'
     checkVolumeName(name, op)
+    if (options === null || typeof options !== 'object') throw invalid(op, 'options', 'must be an object', name)
+    for (const k of ['deferred', 'deferredDeletion'] as const) {
+      if (options[k] !== undefined && typeof options[k] !== 'boolean') throw invalid(op, k, `must be a boolean, got ${JSON.stringify(options[k])}`, name)
+    }
     const deferred = options.deferred ?? this.#cfg.deferredRemoval
+    // A per-call `deferred: true` asks for the whole removal later, the id's delete included.
+    const deferDelete = options.deferredDeletion ?? (options.deferred === true || this.#cfg.deferredDeletion)
     await this.#locked(op, async (state) => {
       const rec = state.volumes[name]
       if (!rec) throw notFound(op, name)
@@ -634,16 +773,23 @@ export class VolumeManager {
       const info = await infoOrUndefined(this.#dm, dev)
       const mounts = info ? fsops.mountsByDevice().get(`${info.major}:${info.minor}`) ?? [] : []
       const busy = info !== undefined && (info.openCount > 0 || mounts.length > 0)
+      const what = busy ? (mounts.length > 0 ? `mounted on ${mounts.join(', ')}` : `open (${info.openCount})`) : ''
       if (busy && !deferred) {
+        throw new DmError({ message: `${op}: volume '${name}' is ${what}; unmount and close it, or remove it deferred`, code: 'EBUSY', operation: op, device: name })
+      }
+      if (busy && !deferDelete) {
+        // Removing the device at its last close leaves its thin id to delete later: that is a deferred deletion.
         throw new DmError({
-          message: `${op}: volume '${name}' is ${mounts.length > 0 ? `mounted on ${mounts.join(', ')}` : `open (${info.openCount})`}; unmount and close it, or remove it deferred`,
+          message: `${op}: volume '${name}' is ${what}; removed at its last close, its thin id ${rec.deviceId} could only be deleted after that, and deferredDeletion (dm.use_deferred_deletion) is off; unmount and close it, or remove it with deferredDeletion`,
           code: 'EBUSY',
           operation: op,
           device: name,
         })
       }
+      const holders = await this.#holders(rec.deviceId, dev)
+      if (holders.length > 0 && !deferDelete) throw this.#heldError(op, name, rec.deviceId, holders)
       const txid = state.transactionId
-      state.intent = { op: 'remove', name, deviceId: rec.deviceId, txid, deferred }
+      state.intent = { op: 'remove', name, deviceId: rec.deviceId, txid, deferred, deferredDeletion: deferDelete }
       step('remove.intent')
       this.#save(state)
       if (busy) {
@@ -656,7 +802,8 @@ export class VolumeManager {
         return
       }
       step('remove.discard')
-      if (this.#cfg.discard) {
+      // never discard blocks another device still maps
+      if (this.#cfg.discard && holders.length === 0) {
         await this.#activate(state, name, rec)
         await this.#discard(dev, rec.size)
       }
@@ -666,13 +813,40 @@ export class VolumeManager {
       if (await this.#deleteId(rec.deviceId)) {
         step('remove.set_transaction_id')
         await this.#commitTxid(state, txid)
-      } else {
+      } else if (deferDelete) {
         state.pendingDeletes.push(rec.deviceId)
+      } else {
+        // a holder came after the check: put the volume back as it was
+        if (info) await this.#activate(state, name, rec)
+        delete state.intent
+        this.#save(state)
+        throw this.#heldError(op, name, rec.deviceId, await this.#holders(rec.deviceId, dev))
       }
       step('remove.commit')
       delete state.volumes[name]
       delete state.intent
       this.#save(state)
+    })
+  }
+
+  /** Devices other than `except` whose table maps thin id `id` of this pool: they keep the id open (delete: EBUSY). */
+  async #holders(id: number, except: string): Promise<string[]> {
+    const pool = await this.#poolDev()
+    const out: string[] = []
+    for (const [name, targets] of await this.#dm.tableAll({ bigint: true })) {
+      if (name === except) continue
+      if (targets.some((t) => t.type === 'thin' && sameThin(t.params, pool, id))) out.push(name)
+    }
+    return out.sort()
+  }
+
+  #heldError(op: string, name: string, id: number, holders: string[]): DmError {
+    const by = holders.length > 0 ? `device${holders.length > 1 ? 's' : ''} ${holders.join(', ')} map${holders.length > 1 ? '' : 's'} it` : 'something holds it open'
+    return new DmError({
+      message: `${op}: volume '${name}': thin pool ${this.#poolName} reports thin id ${id} busy (${by}), and deferredDeletion (dm.use_deferred_deletion) is off; remove ${holders.length > 0 ? holders.join(', ') : 'the holder'}, or remove the volume with deferredDeletion (the id is then deleted once it is free)`,
+      code: 'EBUSY',
+      operation: op,
+      device: name,
     })
   }
 
@@ -767,12 +941,16 @@ export class VolumeManager {
           res.repaired.push(`removed device ${d}`)
         }
         for (const id of res.orphanDeviceIds) {
+          // the same intent as a queued delete: a crash here is finished by the next open's reconcile
           state.intent = { op: 'purge', deviceId: id, txid: state.transactionId }
           this.#save(state)
+          step('repair.delete')
           if (await this.#deleteId(id)) {
+            step('repair.set_transaction_id')
             await this.#commitTxid(state, state.intent.txid)
             res.repaired.push(`deleted orphan thin id ${id}`)
           }
+          step('repair.commit')
           delete state.intent
           this.#save(state)
         }
@@ -839,25 +1017,39 @@ export class VolumeManager {
     if (wanted === undefined && ae && ae.maxDataSize !== undefined) next = Math.min(next, ae.maxDataSize)
     if (next < current) throw invalid(op, 'size', `must not be below the current ${current} bytes (pools do not shrink), got ${next}`, this.#poolName)
     if (next === current) return current
-    const table = (await this.#dm.table(this.#poolName))[0]
-    const params = table.params.split(/\s+/)
-    const file = loopFiles(this.root).data
-    const fd = openSync(file, 'r+')
-    try {
-      ftruncateSync(fd, next) // sparse: no blocks written
-    } finally {
-      closeSync(fd)
-    }
-    const dataLoop = (await loop.find(file))[0]
-    if (!dataLoop) throw new DmError({ message: `${op}: no loop device over ${file}`, code: 'ENODEV', operation: op, device: file })
-    await loop.resize(dataLoop.number)
-    const sectors = next / 512
-    params[3] = String(lowWaterMark(sectors / state.pool.blockSectors, ae ? ae.threshold : undefined))
-    await this.#dm.load(this.#poolName, [{ start: 0, length: sectors, type: 'thin-pool', params: params.join(' ') }])
-    await this.#dm.resume(this.#poolName)
+    // The intent first: once the pool has resumed at the new size its metadata counts the new blocks, and a
+    // pool recreated at the old size (after a reboot) would be refused; so a grow, once begun, rolls forward.
+    state.intent = { op: 'grow', size: next, oldSize: current }
+    step('grow.intent')
+    this.#save(state)
+    await this.#applyGrow(state, next)
+    step('grow.commit')
     state.pool.loopDataSize = next
+    delete state.intent
     this.#save(state)
     return next
+  }
+
+  /** Brings the data file, its loop device and the pool's table to `bytes`; each step skipped when done. */
+  async #applyGrow(state: State, bytes: number): Promise<void> {
+    const op = 'growPool'
+    const file = loopFiles(this.root).data
+    step('grow.truncate')
+    growFile(file, bytes)
+    const dataLoop = (await loop.find(file))[0]
+    if (!dataLoop) throw new DmError({ message: `${op}: no loop device over ${file}`, code: 'ENODEV', operation: op, device: file })
+    step('grow.loop_capacity')
+    await loop.resize(dataLoop.number)
+    const sectors = bytes / 512
+    const table = (await this.#dm.table(this.#poolName))[0]
+    if (table.length >= sectors) return
+    const params = table.params.split(/\s+/)
+    const ae = this.#cfg.autoExtend
+    params[3] = String(lowWaterMark(sectors / state.pool.blockSectors, ae ? ae.threshold : undefined))
+    step('grow.load')
+    await this.#dm.load(this.#poolName, [{ start: 0, length: sectors, type: 'thin-pool', params: params.join(' ') }])
+    step('grow.resume')
+    await this.#dm.resume(this.#poolName)
   }
 
   /** autoExtend: on each event of the pool (the low water mark), grow it when it is past the threshold. */

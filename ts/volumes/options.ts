@@ -51,7 +51,7 @@ export interface VolumeManagerOptions {
   autoExtend?: boolean | AutoExtendOptions
   /** the default of removeVolume's `deferred` for devices still open (dm.use_deferred_removal); default false */
   deferredRemoval?: boolean
-  /** the default of removeVolume's `deferred` for thin ids the pool reports busy (dm.use_deferred_deletion); default false */
+  /** the default of removeVolume's `deferredDeletion`: queue the delete of a thin id the pool reports busy, else EBUSY (dm.use_deferred_deletion); default false */
   deferredDeletion?: boolean
   /** xfs metadata ENOSPC retries written for each mounted xfs volume (dm.xfs_nospace_max_retries); default: kernel's */
   xfsNospaceMaxRetries?: number

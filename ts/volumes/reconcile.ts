@@ -33,7 +33,7 @@ export function checkTransactionId(state: State, poolTxid: bigint, useTxid: bool
   if (poolTxid === stored) return
   if (moving && BigInt(i.txid) === stored && poolTxid === stored + 1n) return
   throw new DmError({
-    message: `thin pool ${pool} has transaction id ${poolTxid}, but this root committed ${stored}: the pool was changed by someone else; refusing to touch it`,
+    message: `thin pool ${pool} has transaction id ${poolTxid}, but this root committed ${stored}: the pool was changed by someone else; refusing to touch it (if only the transaction id moved, VolumeManager.recoverTransactionId, CLI 'volume recover-txid', checks the pool against the state and adopts it)`,
     code: 'EBUSY',
     operation: 'open',
     device: pool,

@@ -27,9 +27,10 @@ export interface VolumeRecord {
 export type Intent =
   | { op: 'create'; name: string; deviceId: number; size: number; fs: FsType; txid: string; createdAt: string }
   | { op: 'snapshot'; name: string; deviceId: number; source: string; sourceId: number; size: number; fs: FsType; txid: string; createdAt: string }
-  | { op: 'remove'; name: string; deviceId: number; txid: string; deferred: boolean }
+  | { op: 'remove'; name: string; deviceId: number; txid: string; deferred: boolean; deferredDeletion?: boolean }
   | { op: 'resize'; name: string; size: number; oldSize: number }
   | { op: 'purge'; deviceId: number; txid: string }
+  | { op: 'grow'; size: number; oldSize: number }
 
 export interface PoolRecord {
   name: string

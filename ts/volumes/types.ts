@@ -32,6 +32,11 @@ export interface CreateVolumeOptions {
 export interface RemoveVolumeOptions {
   /** while mounted or open: remove at last close and delete the thin id then, instead of EBUSY */
   deferred?: boolean
+  /**
+   * a thin id the pool reports busy (another device maps it, or `deferred` left the device open): queue its delete
+   * instead of failing with EBUSY. Default: true with `deferred: true`, else the manager's deferredDeletion.
+   */
+  deferredDeletion?: boolean
 }
 
 export interface MountOptions {
@@ -72,4 +77,17 @@ export interface CheckResult {
   poolScan: string
   /** what repair did */
   repaired: string[]
+}
+
+/** What VolumeManager.recoverTransactionId found and did. */
+export interface TransactionRecovery {
+  pool: string
+  /** the transaction id this root had committed (decimal) */
+  stored: string
+  /** the pool's, from its status (decimal) */
+  kernel: string
+  /** true: the pool's id is now the state's; false: nothing to recover (they agree, or an LVM pool) */
+  adopted: boolean
+  /** the checks that passed before adopting */
+  checked: string[]
 }
