@@ -21,6 +21,7 @@ class Poller;
 struct PollHandle {
   uv_poll_t poll;
   Poller *owner;
+  int fd;
   napi_async_cleanup_hook_handle hook;
 };
 
@@ -37,33 +38,12 @@ class Poller : public Napi::ObjectWrap<Poller> {
                        });
   }
 
-  // new Poller(fd, onReadable(errno, events)). The fd stays owned by the caller and must outlive close().
+  // new Poller(). One Poller serves any number of start(fd, onReadable) ... close() rounds, so a caller that
+  // opens and closes its fd often (the event poller, with every first and last subscriber) makes its JS object
+  // and async context once, not per round. The callback is held only from start() to close(): a caller that
+  // keeps its Poller in a field is not pinned by it while idle.
   explicit Poller(const Napi::CallbackInfo &info) : Napi::ObjectWrap<Poller>(info) {
-    Napi::Env env = info.Env();
-    if (!info[0].IsNumber() || !info[1].IsFunction()) {
-      throw Napi::TypeError::New(env, "Poller expects (fd, callback)");
-    }
-    callback_ = Napi::Persistent(info[1].As<Napi::Function>());
-    context_ = std::make_unique<Napi::AsyncContext>(env, "devmapper:poll");
-    uv_loop_t *loop = nullptr;
-    if (napi_get_uv_event_loop(env, &loop) != napi_ok || loop == nullptr) {
-      throw Napi::Error::New(env, "Poller: no libuv loop in this environment");
-    }
-    auto *h = new PollHandle{};
-    int r = uv_poll_init(loop, &h->poll, info[0].As<Napi::Number>().Int32Value());
-    if (r != 0) {
-      delete h;
-      throw Napi::Error::New(env, std::string("Poller: uv_poll_init: ") + uv_strerror(r));
-    }
-    h->owner = this;
-    h->poll.data = h;
-    if (napi_add_async_cleanup_hook(env, CleanupHook, h, &h->hook) != napi_ok) {
-      uv_close(reinterpret_cast<uv_handle_t *>(&h->poll), OnClose);
-      throw Napi::Error::New(env, "Poller: cannot add a cleanup hook");
-    }
-    // A watcher alone must not keep the process alive; callers that wait for a result ref() it meanwhile.
-    uv_unref(reinterpret_cast<uv_handle_t *>(&h->poll));
-    handle_ = h;
+    context_ = std::make_unique<Napi::AsyncContext>(info.Env(), "devmapper:poll");
   }
 
   ~Poller() override { CloseHandle(); }
@@ -94,6 +74,7 @@ class Poller : public Napi::ObjectWrap<Poller> {
   void Deliver(int status, int events) noexcept {
     try {
       Napi::Env env = Env();
+      if (callback_.IsEmpty()) return;
       Napi::HandleScope scope(env);
       // libuv reports a failed poll as a negative errno; JS gets the positive errno, 0 when readable.
       Napi::Value args[] = {Napi::Number::New(env, status < 0 ? -status : 0), Napi::Number::New(env, events)};
@@ -119,15 +100,46 @@ class Poller : public Napi::ObjectWrap<Poller> {
     }
   }
 
+  // A handle on `fd` (which stays owned by the caller and must outlive close()). A new handle does not keep the
+  // loop alive: a watcher alone must not hold the process open; callers that wait for a result ref() it.
+  void Open(Napi::Env env, int fd) {
+    uv_loop_t *loop = nullptr;
+    if (napi_get_uv_event_loop(env, &loop) != napi_ok || loop == nullptr) {
+      throw Napi::Error::New(env, "Poller: no libuv loop in this environment");
+    }
+    auto *h = new PollHandle{};
+    int r = uv_poll_init(loop, &h->poll, fd);
+    if (r != 0) {
+      delete h;
+      throw Napi::Error::New(env, std::string("Poller: uv_poll_init: ") + uv_strerror(r));
+    }
+    h->owner = this;
+    h->fd = fd;
+    h->poll.data = h;
+    if (napi_add_async_cleanup_hook(env, CleanupHook, h, &h->hook) != napi_ok) {
+      uv_close(reinterpret_cast<uv_handle_t *>(&h->poll), OnClose);
+      throw Napi::Error::New(env, "Poller: cannot add a cleanup hook");
+    }
+    uv_unref(reinterpret_cast<uv_handle_t *>(&h->poll));
+    handle_ = h;
+  }
+
+  // start(fd, onReadable(errno, events)): polls `fd` for POLLIN, opening a handle on it unless one is open
+  // already (on that fd).
   Napi::Value Start(const Napi::CallbackInfo &info) {
-    if (handle_ == nullptr) throw Napi::Error::New(info.Env(), "Poller is closed");
+    Napi::Env env = info.Env();
+    if (!info[0].IsNumber() || !info[1].IsFunction()) throw Napi::TypeError::New(env, "Poller.start expects (fd, callback)");
+    int fd = info[0].As<Napi::Number>().Int32Value();
+    if (handle_ != nullptr && handle_->fd != fd) throw Napi::Error::New(env, "Poller: close() before start() on another fd");
+    if (handle_ == nullptr) Open(env, fd);
+    callback_ = Napi::Persistent(info[1].As<Napi::Function>());
     int r = uv_poll_start(&handle_->poll, UV_READABLE, OnPoll);
-    if (r != 0) throw Napi::Error::New(info.Env(), std::string("Poller: uv_poll_start: ") + uv_strerror(r));
+    if (r != 0) throw Napi::Error::New(env, std::string("Poller: uv_poll_start: ") + uv_strerror(r));
     if (!active_) {
       active_ = true;
       Ref();  // keep the JS object (and its callback) alive while the loop may call into it
     }
-    return info.Env().Undefined();
+    return env.Undefined();
   }
 
   Napi::Value Stop(const Napi::CallbackInfo &info) {
@@ -149,8 +161,11 @@ class Poller : public Napi::ObjectWrap<Poller> {
     return info.Env().Undefined();
   }
 
+  // Closes the handle (not the fd) and lets the callback go; a later start(fd, onReadable) opens a new handle.
+  // (Teardown closes the handle through CleanupHook and leaves the reference to the destructor.)
   Napi::Value Close(const Napi::CallbackInfo &info) {
     CloseHandle();
+    callback_.Reset();
     return info.Env().Undefined();
   }
 

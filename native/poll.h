@@ -6,7 +6,8 @@
 
 namespace dm {
 
-// The Poller class for exports: new Poller(fd, onReadable(errno, events)), start(), stop(), ref(), unref(), close().
+// The Poller class for exports: new Poller(), start(fd, onReadable(errno, events)), stop(), ref(), unref(), close();
+// after close() the same Poller may start again, on any fd.
 Napi::Function DefinePoller(Napi::Env env);
 
 }  // namespace dm

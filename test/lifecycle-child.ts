@@ -90,12 +90,12 @@ const scenarios: Record<string, Scenario> = {
     const fd = openSync(fifo, 'r+')
     writeSync(fd, 'x')
     let calls = 0
-    const poller = new native.Poller(fd, (errno) => {
+    const poller = new native.Poller()
+    poller.start(fd, (errno) => {
       if (errno !== 0) process.exit(4)
       if (++calls === 20) ready()
     })
     poller.ref()
-    poller.start()
   },
   // Kernel: create and remove devices, several at once, async.
   'create-remove': (ready, prefix) => {

@@ -97,5 +97,6 @@ t.test('lock, mknod, strerror and the Poller on ordinary files', async (t) => {
   t.throws(() => native.udev.mknod(1 as never, 0, 0, 0), TypeError)
   t.equal(native.strerror(2), 'No such file or directory')
   t.type(native.strerror(1e9), 'string')
-  t.throws(() => new native.Poller('x' as never, () => {}), TypeError)
+  t.throws(() => new native.Poller().start('x' as never, () => {}), TypeError)
+  t.throws(() => new native.Poller().start(fd, 'x' as never), TypeError)
 })

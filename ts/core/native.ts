@@ -95,9 +95,13 @@ export interface NativeUdev {
   mknod(path: string, major: number, minor: number, mode: number, char?: boolean): number
 }
 
-/** A libuv poll handle on an fd (native/poll.cc); calls back on POLLIN, never keeps the loop alive unless ref'd. */
+/**
+ * A libuv poll handle (native/poll.cc); calls back on POLLIN, never keeps the loop alive unless ref'd.
+ * start(fd, onReadable) opens a handle on the fd (which the caller owns) and holds the callback until close(),
+ * which closes the handle (not the fd); the same Poller can start again, on any fd.
+ */
 export interface NativePoller {
-  start(): void
+  start(fd: number, onReadable: (errno: number, events: number) => void): void
   stop(): void
   ref(): void
   unref(): void
@@ -161,7 +165,7 @@ export interface NativeLoop {
 
 export interface NativeAddon {
   Control: new (path?: string) => NativeControl
-  Poller: new (fd: number, onReadable: (errno: number, events: number) => void) => NativePoller
+  Poller: new () => NativePoller
   udev: NativeUdev
   lock: NativeLock
   loop: NativeLoop

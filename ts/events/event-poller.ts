@@ -4,13 +4,14 @@
 // iterators, waitEvent calls) compare the listed event counters with what they saw last.
 //
 // The fd is separate from DeviceMapper's own so that close() on the facade, or a caller's own armPoll(), never
-// disturbs the watcher. It opens with the first subscriber and closes with the last.
+// disturbs the watcher. It opens with the first subscriber and closes with the last. The native Control and
+// Poller are made once and kept for the poller's lifetime (a round closes the fd and the poll handle, the next
+// reopens them): a fresh pair per round left reply buffers (~32 KiB), wrappers and async contexts waiting for
+// the garbage collector, and a loop of watch open/close rounds grew RSS by tens to hundreds of MiB.
 import { toList } from '../core/decode'
 import { DmError, errnoName } from '../core/errors'
 import { Flags } from '../core/flags'
 import { native, type NativeControl, type NativePoller, type NativeReply, type NativeRequest } from '../core/native'
-
-const Poller = native.Poller
 
 /** One LIST_DEVICES record with its event counter (interface 4.37+). */
 export interface ListedCounter {
@@ -44,8 +45,12 @@ function counters(r: NativeReply): ListedCounter[] {
 export class EventPoller {
   readonly #path: string
   readonly #subscribers = new Set<Subscriber>()
+  /** made with the first subscriber, kept while this poller lives; the fd and poll handle are open only while subscribed */
+  #native: { control: NativeControl; poller: NativePoller } | undefined
+  /** the control while subscribed, else undefined */
   #control: NativeControl | undefined
-  #poller: NativePoller | undefined
+  /** counts rounds, so a listing from an earlier round is told apart from the current one */
+  #epoch = 0
   #listing = false
   #again = false
   #refs = 0
@@ -58,7 +63,7 @@ export class EventPoller {
   subscribe(sub: Subscriber): () => void {
     if (this.#subscribers.size === 0) this.#start()
     this.#subscribers.add(sub)
-    if (sub.keepAlive && this.#refs++ === 0) this.#poller!.ref()
+    if (sub.keepAlive && this.#refs++ === 0) this.#native!.poller.ref()
     let done = false
     return () => {
       if (done) return
@@ -79,14 +84,14 @@ export class EventPoller {
   }
 
   #start(): void {
-    const control = new native.Control(this.#path)
+    this.#native ??= { control: new native.Control(this.#path), poller: new native.Poller() }
+    const { control, poller } = this.#native
+    this.#epoch++
     try {
       control.devArmPollSync()
-      this.#poller = new Poller(control.fd(), (errno) => this.#onReadable(errno))
-      this.#poller.start()
+      poller.start(control.fd(), (errno) => this.#onReadable(errno))
     } catch (err) {
-      this.#poller?.close()
-      this.#poller = undefined
+      poller.close()
       control.close()
       throw err
     }
@@ -94,9 +99,8 @@ export class EventPoller {
   }
 
   #stop(): void {
-    this.#poller?.close()
-    this.#control?.close()
-    this.#poller = undefined
+    this.#native?.poller.close()
+    this.#native?.control.close()
     this.#control = undefined
     this.#listing = false
     this.#again = false
@@ -105,7 +109,7 @@ export class EventPoller {
 
   #drop(sub: Subscriber): void {
     if (!this.#subscribers.delete(sub)) return
-    if (sub.keepAlive && --this.#refs === 0) this.#poller?.unref()
+    if (sub.keepAlive && --this.#refs === 0) this.#native?.poller.unref()
     if (this.#subscribers.size === 0) this.#stop()
   }
 
@@ -134,10 +138,12 @@ export class EventPoller {
     }
     const control = this.#control
     if (!control) return
+    const epoch = this.#epoch
+    const current = (): boolean => this.#control !== undefined && this.#epoch === epoch
     this.#listing = true
     control.listDevices({ flags: Flags.UUID }).then(
       (reply) => {
-        if (this.#control !== control) return // stopped (and maybe restarted) meanwhile
+        if (!current()) return // stopped (and maybe restarted) meanwhile
         this.#listing = false
         let devices: ListedCounter[]
         try {
@@ -147,13 +153,13 @@ export class EventPoller {
           return
         }
         for (const sub of [...this.#subscribers]) sub.onList(devices)
-        if (this.#again && this.#control === control) {
+        if (this.#again && current()) {
           this.#again = false
           this.#scan()
         }
       },
       (err: Error) => {
-        if (this.#control === control) this.#fail(err)
+        if (current()) this.#fail(err)
       },
     )
   }
