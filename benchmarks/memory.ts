@@ -8,12 +8,15 @@ import { fromEnv } from './fixtures'
 
 const FIRST = 1_000
 
-function rssAfterGc(): number {
+// RSS, and how much of it is V8's heap: RSS growth with a flat heapUsed is the young generation being sized up
+// (V8 keeps the larger semi-spaces), growth outside the heap is what native code or buffers kept.
+function afterGc(): { rss: number; heapTotal: number; heapUsed: number } {
   const gc = (globalThis as { gc?: () => void }).gc
   if (!gc) throw new Error('run with --expose-gc')
   gc()
   gc()
-  return process.memoryUsage().rss
+  const { rss, heapTotal, heapUsed } = process.memoryUsage()
+  return { rss, heapTotal, heapUsed }
 }
 
 async function main(): Promise<void> {
@@ -28,13 +31,19 @@ async function main(): Promise<void> {
   }
   const [total, call] = calls[mode]
   for (let i = 0; i < FIRST; i++) await call()
-  const rssFirst = rssAfterGc()
+  const first = afterGc()
   const t0 = process.hrtime.bigint()
   for (let i = FIRST; i < total; i++) await call()
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9
-  const rssTotal = rssAfterGc()
+  const all = afterGc()
   const devices = dm.listSync().length
-  console.log(JSON.stringify({ mode, first: FIRST, calls: total, devices, rssAfterFirst: rssFirst, rssAfterAll: rssTotal, growthBytes: rssTotal - rssFirst, seconds }))
+  console.log(
+    JSON.stringify({
+      mode, first: FIRST, calls: total, devices, rssAfterFirst: first.rss, rssAfterAll: all.rss, growthBytes: all.rss - first.rss,
+      heapTotalGrowth: all.heapTotal - first.heapTotal, heapUsedGrowth: all.heapUsed - first.heapUsed,
+      outsideHeapGrowth: all.rss - all.heapTotal - (first.rss - first.heapTotal), seconds,
+    }),
+  )
 }
 
 main().catch((err: Error) => {

@@ -153,15 +153,23 @@ export function markdown(r: Report): string {
     )
   }
   if (r.memory.length) {
-    out.push('', 'Memory: RSS after all calls minus RSS after the first 1,000 (after a full GC each time; limit 2 MiB).', '')
+    out.push(
+      '',
+      'Memory: RSS after all calls minus RSS after the first 1,000 (after a full GC each time; limit 2 MiB), and how',
+      "much of that growth is V8's heap (its size, and the live objects in it) and how much lies outside it.",
+      '',
+    )
     out.push(
       table(
-        ['API', 'calls', 'devices present', 'RSS after 1,000', 'RSS after all', 'growth'],
+        ['API', 'calls', 'devices present', 'RSS after 1,000', 'RSS after all', 'growth', 'V8 heap size', 'V8 live objects', 'outside V8 heap'],
         r.memory.map((m) => {
-          const mib = (b: unknown): string => `${((b as number) / 1048576).toFixed(2)} MiB`
+          const mib = (b: unknown): string => (typeof b === 'number' ? `${(b / 1048576).toFixed(2)} MiB` : '—')
           // older raw results name the readings after 1,000 and 100,000 info calls
           const first = m.rssAfterFirst ?? m.rssAfter1000, all = m.rssAfterAll ?? m.rssAfter100000
-          return [String(m.mode), String(m.calls ?? 100_000), String(m.devices ?? '—'), mib(first), mib(all), mib(m.growthBytes)]
+          return [
+            String(m.mode), String(m.calls ?? 100_000), String(m.devices ?? '—'), mib(first), mib(all), mib(m.growthBytes),
+            mib(m.heapTotalGrowth), mib(m.heapUsedGrowth), mib(m.outsideHeapGrowth),
+          ]
         }),
       ),
     )
